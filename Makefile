@@ -1,0 +1,48 @@
+# Two commands: `make run` sets everything up and starts the bot; `make test` checks it.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL := models/kyr.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+# Rasa would otherwise report usage telemetry; this bot sends nothing anywhere.
+export RASA_TELEMETRY_ENABLED ?= false
+
+.PHONY: run setup validate train test test-unit test-integration bench lock clean
+
+run: validate $(MODEL)
+	$(BIN)/kyr serve
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || "$$(scripts/find-python310)" -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==24.0" "setuptools==70.3.0" "wheel==0.45.1"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
+	touch $@
+
+validate: setup
+	$(BIN)/kyr kb validate
+	$(BIN)/rasa data validate --fail-on-warnings --quiet
+
+# Rasa trains only when config, domain or data changed since the last model.
+train: $(MODEL)
+$(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
+	$(BIN)/rasa train --fixed-model-name kyr --out models --quiet
+
+test: validate $(MODEL)
+	$(BIN)/python -m pytest -q
+	$(BIN)/rasa test core --stories tests/stories --model $(MODEL) --fail-on-prediction-errors --out results/stories --quiet
+
+test-unit: setup
+	$(BIN)/python -m pytest -q -m "not integration"
+
+bench: $(MODEL)
+	$(BIN)/python -m bench.nlu_quality
+
+lock: setup
+	{ echo "# Exact versions of every package the bot runs on (pip freeze of a working venv, Python 3.10)."; \
+	  echo "# Regenerate with: make lock"; $(BIN)/pip freeze --exclude-editable; } > requirements.lock
+
+clean:
+	rm -rf models results var .pytest_cache

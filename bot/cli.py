@@ -1,0 +1,139 @@
+"""The `kyr` command: ask the bot, predict a file of questions, check the knowledge base, serve."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, TextIO
+
+from bot.kb.loader import DEFAULT_ROOT, validate
+from bot.settings import load_settings
+
+
+def _context(jurisdiction: Optional[str], language: Optional[str]) -> Dict[str, Any]:
+    return {k: v for k, v in (("jurisdiction", jurisdiction), ("language", language)) if v}
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Print the bot's reply to one message."""
+    from bot.local_agent import LocalBot
+
+    with LocalBot(load_settings().model) as bot:
+        answer = bot.ask(args.text, _context(args.jurisdiction, args.language))
+    if args.json:
+        print(json.dumps({"text": answer.text, "intent": answer.intent, "confidence": answer.confidence, **answer.metadata}, ensure_ascii=False, indent=2))
+    else:
+        print(answer.text)
+    return 0
+
+
+def _read_jsonl(stream: TextIO) -> Iterator[Dict[str, Any]]:
+    for number, line in enumerate(stream, 1):
+        if line.strip():
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise SystemExit(f"line {number}: not JSON: {exc}")
+            if not isinstance(item, dict) or "text" not in item:
+                raise SystemExit(f"line {number}: needs an object with at least \"text\"")
+            yield item
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Answer each line of a JSONL file as a new conversation; write one JSON line each."""
+    from bot.local_agent import LocalBot
+
+    with open(args.input, encoding="utf-8") as stream:
+        items: List[Dict[str, Any]] = list(_read_jsonl(stream))
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        with LocalBot(load_settings().model) as bot:
+            for number, item in enumerate(items, 1):
+                answer = bot.ask(str(item["text"]), _context(item.get("jurisdiction"), item.get("language")))
+                meta = answer.metadata
+                row = {
+                    "id": item.get("id", number),
+                    "topic": meta.get("topic", "out_of_scope"),
+                    "jurisdiction": meta.get("jurisdiction"),
+                    "language": meta.get("language"),
+                    "confidence": round(answer.confidence, 4),
+                    "text": answer.text,
+                    "sources": meta.get("sources", []),
+                }
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def cmd_kb_validate(args: argparse.Namespace) -> int:
+    """Check the knowledge base; print every problem with its file and field."""
+    kb, report = validate(Path(args.root))
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    for error in report.errors:
+        print(f"error: {error}", file=sys.stderr)
+    if kb is None:
+        print(f"The knowledge base has {len(report.errors)} error(s); the bot will not start until they are fixed.", file=sys.stderr)
+        return 1
+    facts = sum(len(j.facts) for j in kb.jurisdictions.values())
+    print(f"Knowledge base OK: {len(kb.jurisdictions)} jurisdictions, {facts} facts, {len(kb.messages)} messages, languages {', '.join(kb.languages)}.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Start the action server and the Rasa server on localhost until interrupted."""
+    from bot import processes
+
+    settings = load_settings()
+    settings.tracker_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    actions = rasa = None
+    try:
+        actions = processes.start_action_server(settings.action_port)
+        rasa = processes.start_rasa_server(settings.model, settings.rasa_port)
+        url = f"http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook"
+        print(f"\nkyr-bot is up. REST channel: {url}\nPress Ctrl-C to stop.\n", flush=True)
+        rasa.wait()
+        return rasa.returncode or 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        processes.stop(rasa, actions)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="kyr", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="print the bot's reply to one message")
+    ask.add_argument("text")
+    ask.add_argument("--jurisdiction", help="context city id, e.g. orlando")
+    ask.add_argument("--language", help="context language code, e.g. es")
+    ask.add_argument("--json", action="store_true", help="print the reply with its metadata as JSON")
+    ask.set_defaults(func=cmd_ask)
+
+    predict = sub.add_parser("predict", help="answer each line of a JSONL file as a new conversation")
+    predict.add_argument("input", help='JSONL lines {"id", "text", "jurisdiction"?, "language"?}')
+    predict.add_argument("--out", help="write JSONL here instead of standard output")
+    predict.set_defaults(func=cmd_predict)
+
+    kb = sub.add_parser("kb", help="knowledge-base tools").add_subparsers(dest="kb_command", required=True)
+    kb_validate = kb.add_parser("validate", help="check the knowledge base files")
+    kb_validate.add_argument("--root", default=str(DEFAULT_ROOT), help="knowledge base folder")
+    kb_validate.set_defaults(func=cmd_kb_validate)
+
+    serve = sub.add_parser("serve", help="start the Rasa server and the action server on localhost")
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the `kyr` command."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""One turn of the conversation: from what the person wrote to the reply and new state.
+
+This is the whole dialogue logic, free of Rasa: the action server turns a tracker into
+a `Turn`, calls `respond`, and turns the `Outcome` back into events.
+"""
+
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Sequence
+
+from bot.compose import Composer, Reply
+from bot.jurisdiction import JurisdictionResolver
+from bot.kb.loader import load as load_kb
+from bot.kb.model import ENGLISH, KnowledgeBase
+from bot.language import LanguageDetector, requested_language
+from bot.nlu_data import examples_by_language
+from bot.text import clean, has_words
+
+OUT_OF_SCOPE = "out_of_scope"
+
+
+@dataclass(frozen=True)
+class State:
+    """What the bot remembers for one conversation (kept in Rasa slots)."""
+
+    language: Optional[str] = None
+    language_chosen: bool = False
+    jurisdiction: Optional[str] = None
+    unlisted_place: Optional[str] = None
+    pending_topic: Optional[str] = None
+    asked_jurisdiction: bool = False
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message as the NLU understood it, with the context the channel sent."""
+
+    text: str
+    intent: str
+    place_mentions: Sequence[str] = ()
+    metadata: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    """The reply to send and the state to remember."""
+
+    reply: Reply
+    state: State
+
+
+class Dialogue:
+    """Decide the reply to each message."""
+
+    def __init__(self, kb: KnowledgeBase, detector: LanguageDetector) -> None:
+        self.kb = kb
+        self.detector = detector
+        self.composer = Composer(kb)
+        self.resolver = JurisdictionResolver(kb)
+        self._language_names = {code: spec["names"] for code, spec in kb.languages.items()}
+
+    def _language(self, turn: Turn, state: State) -> State:
+        asked = requested_language(turn.text, self._language_names) if turn.intent == "set_language" else None
+        if asked:
+            return replace(state, language=asked, language_chosen=True)
+        if state.language_chosen:
+            return state
+        detection = self.detector.detect(turn.text)
+        if detection and detection.confident and detection.language in self.kb.languages:
+            return replace(state, language=detection.language)
+        if state.language:
+            return state
+        context = turn.metadata.get("language")
+        return replace(state, language=context if context in self.kb.languages else ENGLISH)
+
+    def _place(self, turn: Turn, state: State) -> State:
+        found = self.resolver.resolve(turn.text, turn.place_mentions)
+        if found.jurisdiction_id:
+            return replace(state, jurisdiction=found.jurisdiction_id, unlisted_place=None)
+        if found.unlisted_name:
+            return replace(state, jurisdiction=None, unlisted_place=found.unlisted_name)
+        if not state.jurisdiction and not state.unlisted_place:
+            context = turn.metadata.get("jurisdiction")
+            if isinstance(context, str) and context in self.kb.jurisdictions:
+                return replace(state, jurisdiction=context)
+        return state
+
+    def respond(self, turn: Turn, state: State) -> Outcome:
+        """The reply to one message and the conversation state after it."""
+        turn = replace(turn, text=clean(turn.text or ""))
+        state = self._language(turn, state)
+        language = state.language or ENGLISH
+        if not turn.text:
+            return self._simple(state, language, OUT_OF_SCOPE, ["empty_input"])
+        if not has_words(turn.text):
+            return self._simple(state, language, OUT_OF_SCOPE, ["out_of_scope"], menu=True)
+        state = self._place(turn, state)
+        intent = turn.intent if turn.intent in self.kb.topics else OUT_OF_SCOPE
+        spec = self.kb.topics[intent]
+        if spec.kind == "policy":
+            return self._policy(intent, state)
+        if state.pending_topic and (intent == "set_jurisdiction" or state.jurisdiction or state.unlisted_place):
+            return self._policy(state.pending_topic, state)
+        if state.pending_topic and intent == OUT_OF_SCOPE:
+            # Asked once and still no city: answer with general guidance rather than ask again.
+            return self._policy(state.pending_topic, state)
+        return self._conversation(intent, state)
+
+    def _policy(self, topic: str, state: State) -> Outcome:
+        spec = self.kb.topics[topic]
+        language = state.language or ENGLISH
+        no_place = not state.jurisdiction and not state.unlisted_place
+        if no_place and spec.local == "ask" and not spec.emergency and not state.asked_jurisdiction:
+            reply = Reply(topic=topic, language=language, needs="jurisdiction")
+            reply.paragraphs.append(self.composer.message(reply, "ask_jurisdiction"))
+            self.composer.add_translation_notes(reply)
+            return Outcome(reply, replace(state, pending_topic=topic, asked_jurisdiction=True))
+        reply = self.composer.answer(topic, language, state.jurisdiction, state.unlisted_place)
+        if no_place and spec.local == "ask":
+            reply.paragraphs.insert(0, self.composer.message(reply, "no_place_given"))
+        return Outcome(reply, replace(state, pending_topic=None))
+
+    def _simple(self, state: State, language: str, topic: str, keys: List[str], menu: bool = False) -> Outcome:
+        reply = Reply(topic=topic, language=language, jurisdiction=state.jurisdiction)
+        reply.paragraphs.extend(self.composer.message(reply, key) for key in keys)
+        if menu:
+            reply.paragraphs.append(self.composer.menu(reply))
+        self.composer.add_translation_notes(reply)
+        return Outcome(reply, state)
+
+    def _conversation(self, intent: str, state: State) -> Outcome:
+        language = state.language or ENGLISH
+        if intent == "set_jurisdiction":
+            return self._set_jurisdiction(state, language)
+        if intent == "set_language":
+            return self._simple(state, language, intent, ["language_set"], menu=True)
+        if intent == "greet":
+            return self._simple(state, language, intent, ["greet"], menu=True)
+        if intent == "help_menu":
+            reply = Reply(topic=intent, language=language, jurisdiction=state.jurisdiction)
+            reply.paragraphs.append(self.composer.menu(reply))
+            self.composer.add_translation_notes(reply)
+            return Outcome(reply, state)
+        if intent == "human_help":
+            reply = Reply(topic=intent, language=language, jurisdiction=state.jurisdiction)
+            reply.paragraphs.append(self.composer.message(reply, "human_help"))
+            self.composer.finish(reply)
+            return Outcome(reply, state)
+        if intent == "delete_my_data":
+            outcome = self._simple(State(), language, intent, ["delete_my_data"])
+            outcome.reply.erase = True
+            return outcome
+        if intent == "thanks_goodbye":
+            return self._simple(state, language, intent, ["thanks_goodbye"])
+        return self._simple(state, language, OUT_OF_SCOPE, ["out_of_scope"], menu=True)
+
+    def _set_jurisdiction(self, state: State, language: str) -> Outcome:
+        reply = Reply(topic="set_jurisdiction", language=language, jurisdiction=state.jurisdiction, unlisted_place=state.unlisted_place)
+        if state.jurisdiction:
+            name = self.composer.place_name(state.jurisdiction, language)
+            reply.paragraphs.append(self.composer.message(reply, "jurisdiction_set", place=name))
+        elif state.unlisted_place:
+            reply.paragraphs.append(self.composer.message(reply, "jurisdiction_unknown_set", place=state.unlisted_place))
+        else:
+            reply.paragraphs.append(self.composer.message(reply, "ask_jurisdiction"))
+        reply.paragraphs.append(self.composer.menu(reply))
+        self.composer.add_translation_notes(reply)
+        return Outcome(reply, state)
+
+
+@lru_cache(maxsize=1)
+def default_dialogue() -> Dialogue:
+    """The dialogue over the repository's knowledge base and NLU examples, built once."""
+    return Dialogue(load_kb(), LanguageDetector(examples_by_language()))

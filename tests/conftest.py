@@ -1,0 +1,28 @@
+"""Shared fixtures: the real knowledge base and dialogue, built once per run."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.dialogue import Dialogue, default_dialogue
+from bot.kb.loader import DEFAULT_ROOT, load
+from bot.kb.model import KnowledgeBase
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load()
+
+
+@pytest.fixture(scope="session")
+def dialogue() -> Dialogue:
+    return default_dialogue()
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    """A scratch copy of the knowledge base for tests that break it."""
+    target = tmp_path / "kb"
+    shutil.copytree(DEFAULT_ROOT, target)
+    return target

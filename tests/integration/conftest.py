@@ -1,0 +1,75 @@
+"""Start the real action server and `rasa run` once for the integration tests."""
+
+import json
+import os
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+from bot import processes
+from bot.settings import ROOT
+
+MODEL = ROOT / "models" / "kyr.tar.gz"
+SERVER_LOG = ROOT / "results" / "integration-servers.log"
+
+
+@pytest.fixture(scope="session")
+def model() -> Path:
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` (make test does)")
+    return MODEL
+
+
+@pytest.fixture(scope="session")
+def rasa_url(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    action_port, rasa_port = processes.free_port(), processes.free_port()
+    db = tmp_path_factory.mktemp("tracker") / "tracker.db"
+    SERVER_LOG.parent.mkdir(exist_ok=True)
+    os.environ.update(
+        {"ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook", "TRACKER_SQLITE_PATH": str(db)}
+    )
+    actions = rasa = None
+    with open(SERVER_LOG, "wb") as log:
+        try:
+            actions = processes.start_action_server(action_port, output=log)
+            rasa = processes.start_rasa_server(model, rasa_port, output=log)
+            yield f"http://127.0.0.1:{rasa_port}"
+        finally:
+            processes.stop(rasa, actions)
+
+
+@pytest.fixture(scope="session")
+def tracker_db(rasa_url: str) -> Path:
+    """The SQLite file the running Rasa server keeps conversations in."""
+    return Path(os.environ["TRACKER_SQLITE_PATH"])
+
+
+@pytest.fixture
+def server_log(rasa_url: str) -> Path:
+    """Everything the Rasa server and the action server printed so far."""
+    return SERVER_LOG
+
+
+def post_json(url: str, body: Any) -> Any:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read() or b"null")
+
+
+@pytest.fixture
+def send(rasa_url: str):
+    """Send a message to the REST channel; return (text, custom payload)."""
+
+    def _send(sender: str, message: str, metadata: Dict[str, Any] = None) -> Dict[str, Any]:
+        body: Dict[str, Any] = {"sender": sender, "message": message}
+        if metadata:
+            body["metadata"] = metadata
+        replies: List[Dict[str, Any]] = post_json(f"{rasa_url}/webhooks/rest/webhook", body)
+        text = "\n".join(r["text"] for r in replies if "text" in r)
+        custom = next((r["custom"] for r in replies if "custom" in r), {})
+        return {"text": text, "custom": custom}
+
+    return _send

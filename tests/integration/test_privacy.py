@@ -1,0 +1,55 @@
+"""Erasure really deletes, and what people write never reaches the server logs."""
+
+import sqlite3
+import time
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def stored_events(db, sender: str) -> int:
+    with sqlite3.connect(db) as connection:
+        return connection.execute("SELECT COUNT(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0]
+
+
+def test_delete_my_data_erases_the_conversation(send, tracker_db):
+    sender = uuid.uuid4().hex
+    send(sender, "will police ask my status in orlando")
+    assert stored_events(tracker_db, sender) > 0
+    reply = send(sender, "delete my data")
+    assert reply["custom"]["topic"] == "delete_my_data"
+    assert "erased" in reply["text"]
+    assert stored_events(tracker_db, sender) == 0
+    # The city is forgotten too: the next local question asks for it again.
+    again = send(sender, "does the jail hold people for ice")
+    assert again["custom"]["needs"] == "jurisdiction"
+
+
+def test_spanish_erasure_word(send, tracker_db):
+    sender = uuid.uuid4().hex
+    send(sender, "hola")
+    reply = send(sender, "borra mis datos por favor")
+    assert reply["custom"]["topic"] == "delete_my_data"
+    assert stored_events(tracker_db, sender) == 0
+
+
+def test_message_text_never_reaches_the_logs(send, server_log):
+    marker = f"zqx{uuid.uuid4().hex[:12]}"
+    send(uuid.uuid4().hex, f"my neighbour {marker} says police ask status in chicago")
+    send(uuid.uuid4().hex, f"<script>{marker}</script>")
+    time.sleep(0.5)
+    assert marker not in server_log.read_text(encoding="utf-8", errors="replace")
+
+
+def test_malformed_requests_get_400_not_a_crash(rasa_url, send):
+    import urllib.error
+    import urllib.request
+
+    for body in (b"not json", b"[]", b'{"message": "hi"}', b'{"sender": 5, "message": "hi"}'):
+        request = urllib.request.Request(f"{rasa_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(request, timeout=30)
+        assert error.value.code == 400
+    assert send(uuid.uuid4().hex, "hello")["text"]

@@ -1,0 +1,165 @@
+"""The dialogue answers topic x jurisdiction x language from the knowledge base only."""
+
+import pytest
+import yaml
+
+from bot.dialogue import Dialogue, State, Turn
+from bot.kb.loader import validate
+from bot.kb.model import NATIONAL
+
+
+def say(dialogue, text, intent, state=None, mentions=(), **metadata):
+    return dialogue.respond(Turn(text=text, intent=intent, place_mentions=mentions, metadata=metadata), state or State())
+
+
+def owners(kb, fact_ids):
+    return {fid: place.id for place in kb.jurisdictions.values() for f in place.facts for fid in fact_ids if f.id == fid}
+
+
+def test_orlando_status_question_gives_orlando_and_florida_facts_with_dates(dialogue):
+    out = say(dialogue, "will the police ask about my immigration status in orlando?", "police_status_questions", mentions=["orlando"])
+    meta = out.reply.metadata()
+    assert meta["topic"] == "police_status_questions"
+    assert meta["jurisdiction"] == "orlando"
+    assert meta["language"] == "en"
+    assert {"orlando-01", "orlando-02"} <= set(meta["fact_ids"])
+    assert any(f.startswith("florida-") for f in meta["fact_ids"])
+    text = out.reply.text
+    assert "As of 2018" in text and "Source:" in text
+    assert "may have changed" in text
+    assert "not legal advice" in text
+    assert out.state.jurisdiction == "orlando"
+
+
+def test_miami_crime_report_in_spanish_keeps_clearly_relevant_caveat(dialogue):
+    out = say(dialogue, "¿puedo denunciar un crimen en Miami sin que me deporten?", "report_crime", mentions=["Miami"])
+    meta = out.reply.metadata()
+    assert meta["language"] == "es" and meta["jurisdiction"] == "miami_dade"
+    assert "miami_dade-01" in meta["fact_ids"]
+    assert "claramente relevante" in out.reply.text
+    assert "Fuente:" in out.reply.text and "no asesoría legal" in out.reply.text
+
+
+def test_u_visa_without_city_gives_national_guidance_and_offers_local(dialogue):
+    out = say(dialogue, "what is a U visa", "u_visa")
+    meta = out.reply.metadata()
+    assert meta["jurisdiction"] is None
+    assert meta["fact_ids"] and all(f.startswith("national-") for f in meta["fact_ids"])
+    assert "Tell me your city" in out.reply.text
+
+
+def test_unknown_city_gets_honest_no_local_info_and_no_other_citys_facts(dialogue):
+    out = say(dialogue, "will police ask my status in Houston", "police_status_questions", mentions=["Houston"])
+    text, meta = out.reply.text, out.reply.metadata()
+    assert text.startswith("I have no local information for Houston.")
+    assert meta["jurisdiction"] is None
+    assert meta["fact_ids"] and all(f.startswith("national-") for f in meta["fact_ids"])
+    assert "legal help" in text
+
+
+def test_emergency_comes_first_and_never_asks_back(dialogue):
+    out = say(dialogue, "ICE is at my door", "ice_at_home")
+    assert out.reply.paragraphs[0].startswith("If ICE is at your door now:")
+    assert out.reply.metadata()["fact_ids"][0] == "national-27"
+    assert "Which city" not in out.reply.text
+    assert out.state.pending_topic is None
+
+
+def test_emergency_adds_local_contact_when_city_known(dialogue, kb):
+    contact = kb.contacts("madison")[0]
+    out = say(dialogue, "ICE is at my door", "ice_at_home", state=State(jurisdiction="madison", language="en"))
+    assert out.reply.paragraphs[0].startswith("If ICE is at your door now:")
+    assert contact.url in out.reply.text
+
+
+def test_asks_for_city_once_then_answers_the_pending_question(dialogue):
+    first = say(dialogue, "does the jail hold people for ice", "ice_detainers")
+    assert first.reply.text.startswith("Which city or county")
+    assert first.state.pending_topic == "ice_detainers"
+    second = say(dialogue, "miami", "set_jurisdiction", state=first.state, mentions=["miami"])
+    assert second.reply.metadata()["topic"] == "ice_detainers"
+    assert second.reply.metadata()["jurisdiction"] == "miami_dade"
+    assert second.state.pending_topic is None
+
+
+def test_no_second_asking_when_person_gives_no_city(dialogue):
+    first = say(dialogue, "is this a sanctuary city", "local_policy_overview")
+    second = say(dialogue, "i dont know", "out_of_scope", state=first.state)
+    assert second.reply.metadata()["topic"] == "local_policy_overview"
+    assert "general guidance" in second.reply.text
+    third = say(dialogue, "does the jail hold people", "ice_detainers", state=second.state)
+    assert "Which city" not in third.reply.text
+
+
+def test_language_choice_sticks_until_changed(dialogue):
+    chosen = say(dialogue, "español por favor", "set_language")
+    assert chosen.state.language == "es" and chosen.state.language_chosen
+    assert "español" in chosen.reply.text
+    later = say(dialogue, "what is a u visa", "u_visa", state=chosen.state)
+    assert later.reply.metadata()["language"] == "es"
+    back = say(dialogue, "english please", "set_language", state=later.state)
+    assert back.state.language == "en"
+
+
+def test_context_city_and_language_from_channel_metadata(dialogue):
+    out = say(dialogue, "does the jail hold people for immigration", "ice_detainers", jurisdiction="orange_county_fl", language="es")
+    meta = out.reply.metadata()
+    assert meta["jurisdiction"] == "orange_county_fl"
+    # The question is clearly English, so it is answered in English.
+    assert meta["language"] == "en"
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_topic_and_place_uses_only_its_own_facts(dialogue, kb, language):
+    policy = [t for t, s in kb.topics.items() if s.kind == "policy"]
+    for place in kb.jurisdictions.values():
+        if place.id == NATIONAL:
+            continue
+        allowed = {place.id, NATIONAL, place.state}
+        for topic in policy:
+            out = dialogue.composer.answer(topic, language, place.id)
+            used = owners(kb, out.fact_ids)
+            assert set(used.values()) <= allowed, (place.id, topic, used)
+            assert out.text.strip()
+            assert out.sources, (place.id, topic)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n\t ", "a" * 10_000, "😀😀🙏", "<script>alert(1)</script>", "'; DROP TABLE events; --", "\x00\x01\xff\xfe garbage \ufffd"],
+)
+def test_bad_input_gets_a_friendly_reply(dialogue, text):
+    out = say(dialogue, text, "out_of_scope")
+    assert out.reply.text.strip()
+    assert "<script>" not in out.reply.text
+
+
+def test_missing_translation_falls_back_to_english_with_note(kb_copy):
+    path = kb_copy / "national.yml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    fact = next(f for f in doc["facts"] if f["id"] == "national-27")
+    fact.pop("translations")
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    kb, _ = validate(kb_copy)
+    out = Dialogue(kb, _detector()).composer.answer("ice_at_home", "es")
+    assert fact["text"]["en"].split()[0] in out.text
+    assert "aún no están traducidas" in out.text
+
+
+def test_stale_translation_sends_current_english_with_marker(kb_copy):
+    path = kb_copy / "national.yml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    fact = next(f for f in doc["facts"] if f["id"] == "national-27")
+    fact["text"]["en"] = fact["text"]["en"] + " Updated sentence."
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    kb, _ = validate(kb_copy)
+    out = Dialogue(kb, _detector()).composer.answer("ice_at_home", "es")
+    assert "Updated sentence." in out.text
+    assert "hasta que se revise la traducción" in out.text
+
+
+def _detector():
+    from bot.language import LanguageDetector
+    from bot.nlu_data import examples_by_language
+
+    return LanguageDetector(examples_by_language())
