@@ -42,6 +42,6 @@ def confidently_wrong(rows: Iterable[Tuple[str, str, float]], threshold: float) 
 
 def place_label(jurisdiction: Optional[str], unlisted: Optional[str]) -> Optional[str]:
     """The held-out set's place label for a reply: an id, "unknown", or None."""
-    if jurisdiction:
-        return jurisdiction
-    return "unknown" if unlisted else None
+    if unlisted:
+        return "unknown"
+    return jurisdiction

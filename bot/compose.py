@@ -119,15 +119,19 @@ class Composer:
             reply.paragraphs.append(self.message(reply, "no_local_info", place=unlisted_place))
         local: List[Fact] = []
         if place:
-            local = self.kb.facts(place, topic)
+            jurisdiction = self.kb.jurisdiction(place)
             name = self.place_name(place, language)
-            self._section(reply, self.message(reply, "local_header", place=name), local)
-            state_id = self.kb.jurisdiction(place).state
-            if state_id:
-                state_name = self.place_name(state_id, language)
-                self._section(reply, self.message(reply, "state_header", place=state_name), self.kb.facts(state_id, topic))
-            if not local:
-                reply.paragraphs.append(self.message(reply, "no_local_fact", place=name))
+            if jurisdiction.kind == "state":
+                self._section(reply, self.message(reply, "state_header", place=name), self.kb.facts(place, topic))
+            else:
+                local = self.kb.facts(place, topic)
+                self._section(reply, self.message(reply, "local_header", place=name), local)
+                if jurisdiction.state:
+                    state_name = self.place_name(jurisdiction.state, language)
+                    state_facts = self.kb.facts(jurisdiction.state, topic)
+                    self._section(reply, self.message(reply, "state_header", place=state_name), state_facts)
+                if not local:
+                    reply.paragraphs.append(self.message(reply, "no_local_fact", place=name))
         if local:
             national = [f for f in national if f.with_local]
         self._section(reply, self.message(reply, "national_header"), national[:MAX_NATIONAL_FACTS])

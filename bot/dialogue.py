@@ -38,6 +38,7 @@ class Turn:
     text: str
     intent: str
     place_mentions: Sequence[str] = ()
+    best_guess: Optional[str] = None  # the NLU's top topic even when it was unsure
     metadata: Dict[str, Any] = field(default_factory=dict)
 
 
@@ -75,10 +76,10 @@ class Dialogue:
 
     def _place(self, turn: Turn, state: State) -> State:
         found = self.resolver.resolve(turn.text, turn.place_mentions)
-        if found.jurisdiction_id:
+        if found.jurisdiction_id and not found.unlisted_name:
             return replace(state, jurisdiction=found.jurisdiction_id, unlisted_place=None)
         if found.unlisted_name:
-            return replace(state, jurisdiction=None, unlisted_place=found.unlisted_name)
+            return replace(state, jurisdiction=found.jurisdiction_id, unlisted_place=found.unlisted_name)
         if not state.jurisdiction and not state.unlisted_place:
             context = turn.metadata.get("jurisdiction")
             if isinstance(context, str) and context in self.kb.jurisdictions:
@@ -96,6 +97,10 @@ class Dialogue:
             return self._simple(state, language, OUT_OF_SCOPE, ["out_of_scope"], menu=True)
         state = self._place(turn, state)
         intent = turn.intent if turn.intent in self.kb.topics else OUT_OF_SCOPE
+        guess = self.kb.topics.get(turn.best_guess or "")
+        if intent == OUT_OF_SCOPE and guess is not None and guess.emergency:
+            # When unsure, lean towards the emergency script: it harms nobody who did not need it.
+            intent = guess.id
         spec = self.kb.topics[intent]
         if spec.kind == "policy":
             return self._policy(intent, state)

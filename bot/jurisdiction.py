@@ -16,6 +16,7 @@ from bot.text import tokens
 # Words shorter than this are matched exactly only: "dc" must not match "de".
 MIN_FUZZY_LENGTH = 5
 FUZZY_THRESHOLD = 0.84
+WORD_THRESHOLD = 0.75
 MAX_NAME_TOKENS = 5
 
 
@@ -33,10 +34,15 @@ class Resolution:
 
 
 class JurisdictionResolver:
-    """Match place names and aliases, exactly or with small typos."""
+    """Match place names and aliases, exactly or with small typos.
+
+    A city or county named in the text wins over a state named with it ("Orange
+    County, Florida" is Orange County), and an exact name wins over a near one.
+    """
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self._names: Dict[Tuple[str, ...], str] = {}
+        self._states = {p.id for p in kb.jurisdictions.values() if p.kind == "state"}
         for place in kb.jurisdictions.values():
             if place.id == NATIONAL:
                 continue
@@ -46,59 +52,74 @@ class JurisdictionResolver:
                     self._names[key] = place.id
         self._longest = max((len(k) for k in self._names), default=1)
 
-    def _exact(self, words: Sequence[str]) -> Optional[Tuple[int, str]]:
-        """The longest name that appears word for word; (length, id)."""
+    def _exact(self, words: Sequence[str]) -> List[str]:
+        """Ids of every name that appears word for word, longest names first."""
+        found: List[str] = []
         for size in range(min(self._longest, len(words)), 0, -1):
             for start in range(len(words) - size + 1):
-                found = self._names.get(tuple(words[start : start + size]))
-                if found:
-                    return size, found
-        return None
+                jid = self._names.get(tuple(words[start : start + size]))
+                if jid and jid not in found:
+                    found.append(jid)
+        return found
 
-    def _fuzzy(self, words: Sequence[str]) -> Optional[str]:
-        """The closest name to any run of words, if it is close enough."""
-        best_score, best_id = 0.0, None
+    def _fuzzy(self, words: Sequence[str]) -> List[str]:
+        """Ids of names that a run of words nearly spells, closest first.
+
+        Every word must be close on its own, so "del county" is not "dade county".
+        """
+        scored: List[Tuple[float, str]] = []
         for key, jid in self._names.items():
             joined = " ".join(key)
             if len(joined) < MIN_FUZZY_LENGTH:
                 continue
             size = len(key)
             for start in range(len(words) - size + 1):
-                candidate = " ".join(words[start : start + size])
+                run = words[start : start + size]
+                candidate = " ".join(run)
                 if abs(len(candidate) - len(joined)) > 2 or candidate[:1] != joined[:1]:
                     continue
+                if any(SequenceMatcher(None, a, b).ratio() < WORD_THRESHOLD for a, b in zip(run, key) if a != b):
+                    continue
                 score = SequenceMatcher(None, candidate, joined).ratio()
-                if score > best_score:
-                    best_score, best_id = score, jid
-        return best_id if best_score >= FUZZY_THRESHOLD else None
+                if score >= FUZZY_THRESHOLD:
+                    scored.append((score, jid))
+        return [jid for _, jid in sorted(scored, reverse=True)]
+
+    def _candidates(self, text: str) -> List[str]:
+        words = tokens(text)
+        if not words:
+            return []
+        exact = self._exact(words)
+        return exact + [jid for jid in self._fuzzy(words) if jid not in exact]
 
     def match(self, text: str) -> Optional[str]:
         """The knowledge-base id of the place a text names, if any."""
-        words = tokens(text)
-        if not words:
-            return None
-        exact = self._exact(words)
-        if exact:
-            return exact[1]
-        return self._fuzzy(words)
+        found = self._candidates(text)
+        local = [jid for jid in found if jid not in self._states]
+        return (local or found or [None])[0]
+
+    def state_in(self, text: str) -> Optional[str]:
+        """The id of a state the text names, if any."""
+        return next((jid for jid in self._candidates(text) if jid in self._states), None)
 
     def resolve(self, text: str, mentions: Iterable[str] = ()) -> Resolution:
         """Resolve a message, preferring the place names the NLU model marked.
 
         A marked name that matches nothing in the knowledge base is returned as
-        unlisted; the rest of the text is searched only for known names, since an
-        unmarked word is not evidence of a place.
+        unlisted, with the state the message names if any ("Jacksonville, FL" gets
+        Florida's law but no other city's facts). The rest of the text is searched
+        only for known names, since an unmarked word is not evidence of a place.
         """
         unlisted: List[str] = []
         for mention in mentions:
             found = self.match(mention)
-            if found:
+            if found and found not in self._states:
                 return Resolution(jurisdiction_id=found)
-            if len(tokens(mention)) <= MAX_NAME_TOKENS:
+            if not found and len(tokens(mention)) <= MAX_NAME_TOKENS:
                 unlisted.append(mention.strip())
         found = self.match(text)
-        if found:
+        if found and found not in self._states:
             return Resolution(jurisdiction_id=found)
         if unlisted:
-            return Resolution(unlisted_name=unlisted[0].title())
-        return Resolution()
+            return Resolution(jurisdiction_id=found, unlisted_name=unlisted[0].title())
+        return Resolution(jurisdiction_id=found)

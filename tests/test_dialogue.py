@@ -163,3 +163,25 @@ def _detector():
     from bot.nlu_data import examples_by_language
 
     return LanguageDetector(examples_by_language())
+
+
+def test_unlisted_city_in_a_known_state_gets_state_law_but_no_city_facts(dialogue):
+    out = say(dialogue, "will police ask my status in jacksonville fl", "police_status_questions", mentions=["jacksonville"])
+    meta = out.reply.metadata()
+    assert out.reply.text.startswith("I have no local information for Jacksonville.")
+    assert meta["unlisted_place"] == "Jacksonville"
+    assert any(f.startswith("florida-") for f in meta["fact_ids"])
+    assert not any(f.startswith(("orlando-", "miami_dade-", "orange_county_fl-")) for f in meta["fact_ids"])
+
+
+def test_generic_words_are_not_places(dialogue):
+    for text in ("sale el viernes del county", "can the police ask in the us", "i feel normal"):
+        assert dialogue.resolver.match(text) is None, text
+
+
+def test_unsure_nlu_leans_to_the_emergency_script(dialogue):
+    turn = Turn(text="theres men with vests outside my door", intent="nlu_fallback", best_guess="ice_at_home")
+    out = dialogue.respond(turn, State())
+    assert out.reply.metadata()["topic"] == "ice_at_home"
+    unsure = Turn(text="blah blah", intent="nlu_fallback", best_guess="daca")
+    assert dialogue.respond(unsure, State()).reply.metadata()["topic"] == "out_of_scope"

@@ -1,0 +1,82 @@
+"""Compare candidate NLU pipelines on the held-out set, at several fallback thresholds.
+
+Trains each config in bench/pipelines/ (NLU only), parses every held-out example, and
+prints topic accuracy and the confidently-wrong rate per language for each threshold.
+This is how config.yml's pipeline and fallback threshold were chosen. Slow: a few
+minutes per pipeline.
+
+    .venv/bin/python -m bench.compare_pipelines
+"""
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+from bot.settings import ROOT, load_settings
+
+PIPELINES = ROOT / "bench" / "pipelines"
+HELDOUT = ROOT / "bench" / "heldout"
+OUT = ROOT / "bench" / "results" / "pipelines"
+THRESHOLDS = (0.45, 0.6, 0.7, 0.8)
+
+
+def parse_all(model: Path, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Top intent and confidence for every row, from the NLU model alone."""
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+    agent = Agent.load(str(model))
+
+    async def run() -> List[Dict[str, Any]]:
+        out = []
+        for row in rows:
+            parsed = await agent.parse_message(row["text"])
+            ranking = [r for r in parsed.get("intent_ranking") or [] if r["name"] != "nlu_fallback"]
+            top = ranking[0] if ranking else {"name": "out_of_scope", "confidence": 0.0}
+            out.append({"language": row["language"], "expected": row["topic"], "predicted": top["name"], "confidence": top["confidence"]})
+        return out
+
+    return asyncio.run(run())
+
+
+def score(parsed: List[Dict[str, Any]], threshold: float, language: str) -> Dict[str, float]:
+    """Accuracy and confidently-wrong rate when answers under `threshold` fall back."""
+    rows = [p for p in parsed if p["language"] == language]
+    final = [(p["expected"], p["predicted"] if p["confidence"] >= threshold else "out_of_scope", p["confidence"]) for p in rows]
+    accuracy = sum(e == p for e, p, _ in final) / len(final)
+    wrong = sum(e != p and p != "out_of_scope" for e, p, _ in final) / len(final)
+    return {"accuracy": round(accuracy, 4), "confidently_wrong": round(wrong, 4)}
+
+
+def main() -> None:
+    """Train and score every candidate pipeline."""
+    load_settings()
+    rows = [json.loads(line) for path in sorted(HELDOUT.glob("*.jsonl")) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    languages = sorted({r["language"] for r in rows})
+    OUT.mkdir(parents=True, exist_ok=True)
+    print("| pipeline | train s | threshold | " + " | ".join(f"{l} accuracy | {l} confidently wrong" for l in languages) + " |")
+    print("|---" * (3 + 2 * len(languages)) + "|")
+    for config in sorted(PIPELINES.glob("*.yml")):
+        started = time.perf_counter()
+        subprocess.run(
+            [str(Path(sys.executable).parent / "rasa"), "train", "nlu", "--config", str(config), "--out", str(OUT), "--fixed-model-name", config.stem, "--quiet"],
+            check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        seconds = time.perf_counter() - started
+        parsed = parse_all(OUT / f"{config.stem}.tar.gz", rows)
+        for threshold in THRESHOLDS:
+            cells = []
+            for language in languages:
+                s = score(parsed, threshold, language)
+                cells += [f"{s['accuracy']:.1%}", f"{s['confidently_wrong']:.1%}"]
+            print(f"| {config.stem} | {seconds:.0f} | {threshold} | " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
