@@ -67,6 +67,27 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sms(args: argparse.Namespace) -> int:
+    """Text the running bot as Twilio would, signed with this machine's auth token."""
+    import os
+
+    from bot.sms.simulator import send, twilio_params
+
+    settings = load_settings()
+    server = args.server or f"http://127.0.0.1:{settings.rasa_port}"
+    reply = send(server, os.environ["TWILIO_PUBLIC_BASE_URL"], os.environ["TWILIO_AUTH_TOKEN"], twilio_params(args.text, args.sender, args.to))
+    if reply.status != 200:
+        print(f"The webhook answered HTTP {reply.status}.", file=sys.stderr)
+        return 1
+    for message in reply.messages:
+        print(message)
+    if not reply.messages:
+        print("(no reply: the bot stays silent, e.g. after STOP)")
+    else:
+        print(f"\n[{reply.segments} SMS segment(s), {reply.encoding}]")
+    return 0
+
+
 def cmd_kb_validate(args: argparse.Namespace) -> int:
     """Check the knowledge base; print every problem with its file and field."""
     kb, report = validate(Path(args.root))
@@ -86,14 +107,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Start the action server and the Rasa server on localhost until interrupted."""
     from bot import processes
 
+    from bot.settings import using_generated
+
     settings = load_settings()
     settings.tracker_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    if using_generated("TWILIO_AUTH_TOKEN"):
+        print("Note: TWILIO_AUTH_TOKEN is a locally generated one: `kyr sms` works, real Twilio requests get 403.")
     actions = rasa = None
     try:
         actions = processes.start_action_server(settings.action_port)
         rasa = processes.start_rasa_server(settings.model, settings.rasa_port)
-        url = f"http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook"
-        print(f"\nkyr-bot is up. REST channel: {url}\nPress Ctrl-C to stop.\n", flush=True)
+        base = f"http://127.0.0.1:{settings.rasa_port}"
+        print(
+            f"\nkyr-bot is up.\n  REST channel:   {base}/webhooks/rest/webhook\n"
+            f"  SMS/WhatsApp:   {base}/webhooks/twilio/webhook  (try: .venv/bin/kyr sms \"hola\")\n"
+            "Press Ctrl-C to stop.\n",
+            flush=True,
+        )
         rasa.wait()
         return rasa.returncode or 0
     except KeyboardInterrupt:
@@ -123,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     kb_validate = kb.add_parser("validate", help="check the knowledge base files")
     kb_validate.add_argument("--root", default=str(DEFAULT_ROOT), help="knowledge base folder")
     kb_validate.set_defaults(func=cmd_kb_validate)
+
+    sms = sub.add_parser("sms", help="text the running bot as Twilio would (signed), and print the reply")
+    sms.add_argument("text")
+    sms.add_argument("--from", dest="sender", default="+15555550123", help="sender number (or whatsapp:+1...)")
+    sms.add_argument("--to", default="+15555550100", help="your Twilio number the message is sent to")
+    sms.add_argument("--server", help="base URL of the running Rasa server (default: this machine's)")
+    sms.set_defaults(func=cmd_sms)
 
     serve = sub.add_parser("serve", help="start the Rasa server and the action server on localhost")
     serve.set_defaults(func=cmd_serve)

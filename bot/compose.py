@@ -13,6 +13,11 @@ from bot.kb.model import ENGLISH, NATIONAL, Contact, Fact, KnowledgeBase, Locali
 MAX_NATIONAL_FACTS = 3
 
 
+def message_text(kb: KnowledgeBase, key: str, language: str, **params: str) -> str:
+    """One conversation message in a language (English if it is not translated)."""
+    return kb.messages[key].render(language)[0].format(**params)
+
+
 @dataclass
 class Reply:
     """A reply being built: paragraphs of text and what they were built from."""

@@ -14,9 +14,10 @@ from bot.kb.loader import load as load_kb
 from bot.kb.model import ENGLISH, KnowledgeBase
 from bot.language import LanguageDetector, requested_language
 from bot.nlu_data import examples_by_language
-from bot.text import clean, has_words
+from bot.text import clean, has_words, tokens
 
 OUT_OF_SCOPE = "out_of_scope"
+MAX_LANGUAGE_REQUEST_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -61,18 +62,25 @@ class Dialogue:
         self._language_names = {code: spec["names"] for code, spec in kb.languages.items()}
 
     def _language(self, turn: Turn, state: State) -> State:
-        asked = requested_language(turn.text, self._language_names) if turn.intent == "set_language" else None
+        # A short message that names a language is a request for it even when the NLU
+        # (which may not know that language yet) did not classify it as one.
+        short = len(tokens(turn.text)) <= MAX_LANGUAGE_REQUEST_WORDS
+        asked = requested_language(turn.text, self._language_names) if turn.intent == "set_language" or short else None
         if asked:
             return replace(state, language=asked, language_chosen=True)
-        if state.language_chosen:
-            return state
+        if state.language_chosen or turn.text.startswith("/"):
+            # "/topic" is a menu choice made by the channel, not words in any language.
+            return state if state.language else replace(state, language=self._context_language(turn))
         detection = self.detector.detect(turn.text)
         if detection and detection.confident and detection.language in self.kb.languages:
             return replace(state, language=detection.language)
         if state.language:
             return state
+        return replace(state, language=self._context_language(turn))
+
+    def _context_language(self, turn: Turn) -> str:
         context = turn.metadata.get("language")
-        return replace(state, language=context if context in self.kb.languages else ENGLISH)
+        return context if isinstance(context, str) and context in self.kb.languages else ENGLISH
 
     def _place(self, turn: Turn, state: State) -> State:
         found = self.resolver.resolve(turn.text, turn.place_mentions)
@@ -173,7 +181,22 @@ class Dialogue:
         return Outcome(reply, state)
 
 
+def language_samples(kb: KnowledgeBase) -> Dict[str, List[str]]:
+    """Texts per language to train the language detector: NLU examples and KB texts.
+
+    The knowledge base's translations let the bot recognise a language it answers in
+    before the NLU has training examples for it.
+    """
+    samples = {lang: list(texts) for lang, texts in examples_by_language().items()}
+    texts = [f.text for place in kb.jurisdictions.values() for f in place.facts] + list(kb.messages.values())
+    for text in texts:
+        for lang, translation in text.translations.items():
+            samples.setdefault(lang, []).append(translation.text)
+    return samples
+
+
 @lru_cache(maxsize=1)
 def default_dialogue() -> Dialogue:
     """The dialogue over the repository's knowledge base and NLU examples, built once."""
-    return Dialogue(load_kb(), LanguageDetector(examples_by_language()))
+    kb = load_kb()
+    return Dialogue(kb, LanguageDetector(language_samples(kb)))

@@ -11,7 +11,7 @@ from difflib import SequenceMatcher
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.kb.model import NATIONAL, KnowledgeBase
-from bot.text import tokens
+from bot.text import contains_name, needs_substring_match, tokens
 
 # Words shorter than this are matched exactly only: "dc" must not match "de".
 MIN_FUZZY_LENGTH = 5
@@ -42,14 +42,17 @@ class JurisdictionResolver:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self._names: Dict[Tuple[str, ...], str] = {}
+        self._joined: List[Tuple[str, str]] = []  # names in scripts matched inside words
         self._states = {p.id for p in kb.jurisdictions.values() if p.kind == "state"}
         for place in kb.jurisdictions.values():
             if place.id == NATIONAL:
                 continue
             for name in place.all_names():
-                key = tuple(tokens(name))
-                if key:
-                    self._names[key] = place.id
+                if needs_substring_match(name):
+                    self._joined.append((name, place.id))
+                elif tokens(name):
+                    self._names[tuple(tokens(name))] = place.id
+        self._joined.sort(key=lambda item: -len(item[0]))
         self._longest = max((len(k) for k in self._names), default=1)
 
     def _exact(self, words: Sequence[str]) -> List[str]:
@@ -90,6 +93,9 @@ class JurisdictionResolver:
         if not words:
             return []
         exact = self._exact(words)
+        for name, jid in self._joined:
+            if jid not in exact and contains_name(text, name):
+                exact.append(jid)
         return exact + [jid for jid in self._fuzzy(words) if jid not in exact]
 
     def match(self, text: str) -> Optional[str]:

@@ -10,12 +10,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
-from bot.text import fold, tokens
+from bot.text import contains_name, tokens
 
 NGRAM_SIZES = (1, 2, 3)
 # Below this posterior the message is too short or mixed to change the language.
 CONFIDENT = 0.9
 MIN_LETTERS = 4
+MIN_KNOWN_GRAMS = 0.5
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class LanguageDetector:
             denominator = self._totals[language] + self._vocabulary
             scores[language] = sum(math.log((counter[g] + 1) / denominator) for g in grams)
         best = max(scores, key=scores.__getitem__)
+        known = sum(1 for g in grams if self._counts[best][g]) / len(grams)
+        if known < MIN_KNOWN_GRAMS:
+            return None  # a script or language none of the samples is written in
         # Normalise log-likelihoods into a posterior with equal priors.
         top = scores[best]
         total = sum(math.exp(s - top) for s in scores.values())
@@ -77,17 +81,12 @@ class LanguageDetector:
 def requested_language(text: str, names: Mapping[str, Iterable[str]]) -> Optional[str]:
     """The language a message asks for by name ("español", "in english please"), if any.
 
-    `names` maps a language code to the words that name it in any language.
+    `names` maps a language code to the words that name it in any language; the
+    longest name found wins ("kreyòl ayisyen" over "kreyòl").
     """
-    folded = fold(text)
-    words = set(tokens(text))
     hits: List[Tuple[int, str]] = []
     for language, language_names in names.items():
         for name in language_names:
-            name_folded = fold(name)
-            name_tokens = tokens(name)
-            if (len(name_tokens) == 1 and name_tokens[0] in words) or (
-                len(name_tokens) > 1 and name_folded in folded
-            ) or (not name_tokens and name_folded in folded):
-                hits.append((len(name_folded), language))
+            if contains_name(text, name):
+                hits.append((len(name), language))
     return max(hits)[1] if hits else None

@@ -1,6 +1,7 @@
 """Settings read once from the environment, with .env (python-dotenv) filling gaps."""
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,21 @@ DEFAULTS = {
     "KYR_MODEL": "models/kyr.tar.gz",
     # Rasa reports usage telemetry unless told not to; this bot sends nothing anywhere.
     "RASA_TELEMETRY_ENABLED": "false",
+    "KYR_BIND_HOST": "127.0.0.1",
+    # SMS / WhatsApp (channels/twilio): the URL Twilio calls, as Twilio sees it.
+    "TWILIO_PUBLIC_BASE_URL": "http://127.0.0.1:5005",
+    "TWILIO_VALIDATE_SIGNATURE": "true",
+    "KYR_SMS_NUMBERS": "sms_numbers.yml",
+    "KYR_SMS_STATE_DB": "var/sms_state.db",
+    "KYR_SMS_RATE_LIMIT": "20/600",
+    "KYR_OPERATOR_NAME": "a community organization",
+    "KYR_OPERATOR_CONTACT": "",
 }
+
+# Secrets that, when not set, are generated once per machine so the bot runs locally
+# with no accounts; a real deployment sets its own (TWILIO_AUTH_TOKEN from the Twilio console).
+LOCAL_SECRETS = ROOT / "var" / "local-secrets.env"
+GENERATED_SECRETS = ("TWILIO_AUTH_TOKEN", "KYR_SENDER_HMAC_KEY")
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,8 @@ def load_settings() -> Settings:
     endpoints.yml and credentials.yml from there.
     """
     load_dotenv(ROOT / ".env", override=False)
+    _ensure_local_secrets()
+    load_dotenv(LOCAL_SECRETS, override=False)
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
     return Settings(
@@ -47,3 +64,21 @@ def load_settings() -> Settings:
         tracker_sqlite_path=ROOT / os.environ["TRACKER_SQLITE_PATH"],
         model=ROOT / os.environ["KYR_MODEL"],
     )
+
+
+def _ensure_local_secrets() -> None:
+    """Create var/local-secrets.env with random values for secrets nobody set."""
+    missing = [key for key in GENERATED_SECRETS if not os.environ.get(key)]
+    if not missing or LOCAL_SECRETS.exists():
+        return
+    LOCAL_SECRETS.parent.mkdir(parents=True, exist_ok=True)
+    LOCAL_SECRETS.write_text("".join(f"{key}={secrets.token_hex(32)}\n" for key in GENERATED_SECRETS), encoding="utf-8")
+    LOCAL_SECRETS.chmod(0o600)
+
+
+def using_generated(key: str) -> bool:
+    """Whether a secret's value is the locally generated one (fine locally, not for Twilio)."""
+    if not LOCAL_SECRETS.exists():
+        return False
+    generated = dict(line.split("=", 1) for line in LOCAL_SECRETS.read_text(encoding="utf-8").split())
+    return os.environ.get(key) == generated.get(key)

@@ -33,3 +33,31 @@ def clean(text: str) -> str:
 def has_words(text: str) -> bool:
     """Whether a message contains any letters at all (not only emoji or symbols)."""
     return any(ch.isalpha() for ch in text)
+
+
+def _joined_script(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        0x0600 <= code <= 0x06FF  # Arabic: prefixes attach to names ("بميامي")
+        or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F or 0xAC00 <= code <= 0xD7AF  # Hangul
+        or 0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF  # CJK
+    )
+
+
+def needs_substring_match(name: str) -> bool:
+    """Whether a name is in a script where words are not set off by spaces.
+
+    Chinese has no spaces, and Korean and Arabic attach particles and prefixes to
+    names, so such names are looked for inside the text rather than as whole words.
+    """
+    return any(_joined_script(ch) for ch in name)
+
+
+def contains_name(text: str, name: str) -> bool:
+    """Whether a text names something: as whole words, or inside words for joined scripts."""
+    if needs_substring_match(name):
+        return fold(name) in fold(text)
+    name_tokens = tokens(name)
+    words = tokens(text)
+    size = len(name_tokens)
+    return size > 0 and any(words[i : i + size] == name_tokens for i in range(len(words) - size + 1))

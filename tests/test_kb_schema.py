@@ -130,3 +130,8 @@ def test_national_file_is_required(kb_copy):
     (kb_copy / "national.yml").unlink()
     assert "national.yml: file is missing" in _errors(kb_copy)
     assert NATIONAL == "national"
+
+
+def test_missing_required_message_is_an_error(kb_copy):
+    _edit(kb_copy / "messages" / "en.yml", lambda d: d["messages"].pop("disclaimer"))
+    assert "kb/messages/en.yml: messages: 'disclaimer' is missing (the bot needs it)" in _errors(kb_copy)

@@ -4,7 +4,6 @@ Every problem is reported with the file and the field it is in, so an organizer 
 fix a file without reading code.
 """
 
-import re
 import string
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,6 +15,7 @@ import jsonschema
 import yaml
 
 from bot.kb.hashing import text_hash
+from bot.text import tokens
 from bot.kb.model import (
     ENGLISH,
     NATIONAL,
@@ -42,6 +42,18 @@ REQUIRED_TOPICS = (
     "delete_my_data",
     "human_help",
     "out_of_scope",
+)
+
+
+# Conversation texts the code composes replies from.
+REQUIRED_MESSAGES = (
+    "greet", "menu_intro", "menu_footer", "ask_jurisdiction", "jurisdiction_set", "jurisdiction_unknown_set",
+    "language_set", "local_header", "state_header", "national_header", "no_local_info", "no_local_fact",
+    "no_place_given", "offer_local", "emergency_header", "local_contact", "fact_date_source",
+    "status.may_have_changed", "status.outdated", "status.contested", "disclaimer", "legal_help_pointer",
+    "legal_help_fallback", "note.missing_translation", "note.stale_translation", "note.machine_translation",
+    "thanks_goodbye", "human_help", "delete_my_data", "out_of_scope", "empty_input",
+    "sms_more_hint", "sms_no_more", "sms_help", "sms_started", "sms_rate_limited", "sms_text_only",
 )
 
 
@@ -226,14 +238,20 @@ def _check_jurisdictions(
             _check_translations(label, f"contact {contact.id}", contact.name, report)
 
 
-def _load_topics(root: Path, report: Report) -> Dict[str, TopicSpec]:
-    path = root / "topics.yml"
+def _load_checked(path: Path, root: Path, schema: str, report: Report) -> Optional[Any]:
+    """A YAML file that passed its schema, or None (problems go to the report)."""
     doc = _read_yaml(path, root, report)
     if doc is None:
-        return {}
-    errors = _schema_errors(doc, "topics", _label(path, root))
+        return None
+    errors = _schema_errors(doc, schema, _label(path, root))
     report.errors.extend(errors)
-    if errors:
+    return None if errors else doc
+
+
+def _load_topics(root: Path, report: Report) -> Dict[str, TopicSpec]:
+    path = root / "topics.yml"
+    doc = _load_checked(path, root, "topics", report)
+    if doc is None:
         return {}
     topics = {tid: TopicSpec(id=tid, **spec) for tid, spec in doc["topics"].items()}
     for tid in REQUIRED_TOPICS:
@@ -244,35 +262,50 @@ def _load_topics(root: Path, report: Report) -> Dict[str, TopicSpec]:
 
 def _load_languages(root: Path, report: Report) -> Dict[str, Dict[str, object]]:
     path = root / "languages.yml"
-    doc = _read_yaml(path, root, report)
+    doc = _load_checked(path, root, "languages", report)
     if doc is None:
         return {}
-    errors = _schema_errors(doc, "languages", _label(path, root))
-    report.errors.extend(errors)
-    if not errors and ENGLISH not in doc["languages"]:
+    if ENGLISH not in doc["languages"]:
         report.errors.append(f"{_label(path, root)}: languages: 'en' is required")
-    return {} if errors else doc["languages"]
+    return doc["languages"]
 
 
-def _load_messages(root: Path, languages: Iterable[str], report: Report) -> Dict[str, LocalizedText]:
+def _load_sms_keywords(root: Path, report: Report) -> Dict[str, Dict[str, Tuple[str, ...]]]:
+    path = root / "sms_keywords.yml"
+    doc = _load_checked(path, root, "sms_keywords", report)
+    if doc is None:
+        return {}
+    seen: Dict[str, str] = {}
+    for lang, actions in doc["keywords"].items():
+        for action, words in actions.items():
+            for word in words:
+                key = " ".join(tokens(word))
+                if seen.setdefault(key, action) != action:
+                    report.errors.append(f"{_label(path, root)}: keywords.{lang}.{action}: {word!r} is also a {seen[key]!r} word")
+    return {lang: {a: tuple(w) for a, w in actions.items()} for lang, actions in doc["keywords"].items()}
+
+
+def _load_messages(
+    root: Path, languages: Iterable[str], required: Iterable[str], report: Report
+) -> Dict[str, LocalizedText]:
     docs: Dict[str, Dict[str, Any]] = {}
     for lang in languages:
         path = root / "messages" / f"{lang}.yml"
-        label = _label(path, root)
-        doc = _read_yaml(path, root, report)
+        doc = _load_checked(path, root, "messages", report)
         if doc is None:
             continue
-        errors = _schema_errors(doc, "messages", label)
-        if not errors and doc["language"] != lang:
-            errors.append(f"{label}: language: {doc['language']!r} does not match the file name")
-        report.errors.extend(errors)
-        if not errors:
-            docs[lang] = doc["messages"]
+        if doc["language"] != lang:
+            report.errors.append(f"{_label(path, root)}: language: {doc['language']!r} does not match the file name")
+            continue
+        docs[lang] = doc["messages"]
     english = docs.get(ENGLISH, {})
     if any(not isinstance(v, str) for v in english.values()):
         report.errors.append("kb/messages/en.yml: messages: English messages are plain strings")
         return {}
     catalog = {key: LocalizedText(english=value) for key, value in english.items()}
+    for key in required:
+        if ENGLISH in docs and key not in catalog:
+            report.errors.append(f"kb/messages/en.yml: messages: {key!r} is missing (the bot needs it)")
     for lang, messages in docs.items():
         if lang == ENGLISH:
             continue
@@ -296,21 +329,21 @@ def validate(root: Path = DEFAULT_ROOT, today: Optional[date] = None) -> Tuple[O
     today = today or date.today()
     topics = _load_topics(root, report)
     languages = _load_languages(root, report)
-    messages = _load_messages(root, languages, report)
+    required = list(REQUIRED_MESSAGES) + [f"topic.{t.id}" for t in topics.values() if t.menu]
+    messages = _load_messages(root, languages, required, report)
+    sms_keywords = _load_sms_keywords(root, report)
     places: Dict[str, Tuple[str, Jurisdiction]] = {}
     files = [root / "national.yml"] + sorted((root / "jurisdictions").glob("*.yml"))
     for path in files:
         label = _label(path, root)
-        doc = _read_yaml(path, root, report)
+        doc = _load_checked(path, root, "jurisdiction", report)
         if doc is None:
             continue
-        errors = _schema_errors(doc, "jurisdiction", label)
-        if not errors and doc["id"] != path.stem:
-            errors.append(f"{label}: id: {doc['id']!r} must match the file name {path.stem!r}")
-        if not errors and (doc["kind"] == NATIONAL) != (doc["id"] == NATIONAL):
-            errors.append(f"{label}: kind: only national.yml has kind 'national'")
-        report.errors.extend(errors)
-        if not errors:
+        if doc["id"] != path.stem:
+            report.errors.append(f"{label}: id: {doc['id']!r} must match the file name {path.stem!r}")
+        elif (doc["kind"] == NATIONAL) != (doc["id"] == NATIONAL):
+            report.errors.append(f"{label}: kind: only national.yml has kind 'national'")
+        else:
             places[doc["id"]] = (label, _build_jurisdiction(doc))
     if topics:
         _check_jurisdictions(places, topics, today, report)
@@ -321,6 +354,7 @@ def validate(root: Path = DEFAULT_ROOT, today: Optional[date] = None) -> Tuple[O
         topics=topics,
         messages=messages,
         languages=languages,
+        sms_keywords=sms_keywords,
     )
     return kb, report
 

@@ -146,6 +146,8 @@ class KnowledgeBase:
     topics: Dict[str, TopicSpec]
     messages: Dict[str, LocalizedText]
     languages: Dict[str, Dict[str, object]]
+    # language -> action (stop, start, help, delete, more) -> whole-message keywords
+    sms_keywords: Dict[str, Dict[str, Tuple[str, ...]]] = field(default_factory=dict)
 
     def jurisdiction(self, jurisdiction_id: str) -> Jurisdiction:
         """Return a jurisdiction by id (KeyError if the knowledge base lacks it)."""

@@ -9,9 +9,14 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from bot import processes
-from bot.settings import ROOT
+from bot.settings import ROOT, load_settings
 
 MODEL = ROOT / "models" / "kyr.tar.gz"
+TWILIO_TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC_BASE_URL = "https://bot.example.org"
+BOUND_NUMBER = "+14075550100"
+ARABIC_NUMBER = "+13125550100"
+RATE_LIMIT = 10
 SERVER_LOG = ROOT / "results" / "integration-servers.log"
 
 
@@ -27,9 +32,29 @@ def rasa_url(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     action_port, rasa_port = processes.free_port(), processes.free_port()
     db = tmp_path_factory.mktemp("tracker") / "tracker.db"
     SERVER_LOG.parent.mkdir(exist_ok=True)
-    os.environ.update(
-        {"ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook", "TRACKER_SQLITE_PATH": str(db)}
+    state = tmp_path_factory.mktemp("sms")
+    numbers = state / "numbers.yml"
+    numbers.write_text(
+        f'numbers:\n  "{BOUND_NUMBER}": {{jurisdiction: orlando, language: es}}\n'
+        f'  "{ARABIC_NUMBER}": {{jurisdiction: chicago, language: ar}}\n',
+        encoding="utf-8",
     )
+    os.environ.update(
+        {
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+            "TRACKER_SQLITE_PATH": str(db),
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "KYR_SENDER_HMAC_KEY": "test-sender-key",
+            "TWILIO_PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            "TWILIO_VALIDATE_SIGNATURE": "true",
+            "KYR_SMS_NUMBERS": str(numbers),
+            "KYR_SMS_STATE_DB": str(state / "sms_state.db"),
+            "KYR_SMS_RATE_LIMIT": f"{RATE_LIMIT}/600",
+            "KYR_OPERATOR_NAME": "Test Community Center",
+            "KYR_OPERATOR_CONTACT": "+1 555 555 0199",
+        }
+    )
+    load_settings()
     actions = rasa = None
     with open(SERVER_LOG, "wb") as log:
         try:
@@ -73,3 +98,15 @@ def send(rasa_url: str):
         return {"text": text, "custom": custom}
 
     return _send
+
+
+@pytest.fixture
+def sms(rasa_url: str):
+    """Text the running bot as Twilio does (signed for the public URL); returns SmsReply."""
+    from bot.sms.simulator import send, twilio_params
+
+    def _sms(body: str, sender: str, to: str = "+15555550100", sid: str = None, signature: str = None, media: int = 0):
+        params = twilio_params(body, sender, to, sid=sid, media=media)
+        return send(rasa_url, PUBLIC_BASE_URL, TWILIO_TOKEN, params, signature=signature)
+
+    return _sms

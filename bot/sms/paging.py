@@ -1,0 +1,58 @@
+"""Split a long reply into SMS pages of at most a few segments, at sentence ends."""
+
+import re
+from typing import List
+
+from bot.sms.encoding import encode
+
+MAX_SEGMENTS = 3
+
+# A sentence ends at . ! ? or their CJK/Arabic forms, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？؟])\s+|\n+")
+
+
+def sentences(text: str) -> List[str]:
+    """The text cut after each sentence end, keeping the pieces' own text."""
+    return [piece for piece in _SENTENCE_END.split(text) if piece.strip()]
+
+
+def _fits(text: str, max_segments: int) -> bool:
+    return encode(text).segments <= max_segments
+
+
+def _hard_split(piece: str, max_segments: int) -> List[str]:
+    """Cut one over-long sentence at spaces (or anywhere, for scripts without them)."""
+    parts: List[str] = []
+    current = ""
+    for token in re.split(r"(\s+)", piece) if " " in piece else list(piece):
+        if current and not _fits(current + token, max_segments):
+            parts.append(current.strip())
+            current = token.lstrip()
+        else:
+            current += token
+    if current.strip():
+        parts.append(current.strip())
+    return parts
+
+
+def paginate(text: str, more_hint: str, max_segments: int = MAX_SEGMENTS) -> List[str]:
+    """Pages of at most `max_segments` segments each; all but the last end with the hint.
+
+    The hint ("Reply MORE for the rest") is counted inside the page it ends.
+    """
+    if _fits(text, max_segments):
+        return [text]
+    pieces: List[str] = []
+    for sentence in sentences(text):
+        pieces.extend(_hard_split(sentence, max_segments) if not _fits(sentence + "\n" + more_hint, max_segments) else [sentence])
+    pages: List[str] = []
+    current = ""
+    for piece in pieces:
+        candidate = f"{current}\n{piece}" if current else piece
+        if current and not _fits(f"{candidate}\n{more_hint}", max_segments):
+            pages.append(current)
+            current = piece
+        else:
+            current = candidate
+    pages.append(current)
+    return [f"{page}\n{more_hint}" for page in pages[:-1]] + [pages[-1]]
