@@ -185,3 +185,22 @@ def test_unsure_nlu_leans_to_the_emergency_script(dialogue):
     assert out.reply.metadata()["topic"] == "ice_at_home"
     unsure = Turn(text="blah blah", intent="nlu_fallback", best_guess="daca")
     assert dialogue.respond(unsure, State()).reply.metadata()["topic"] == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    "text,language",
+    [("kreyòl", "ht"), ("中文", "zh"), ("tiếng việt", "vi"), ("عربي", "ar"), ("português", "pt"), ("français", "fr"), ("tagalog", "tl"), ("한국어", "ko")],
+)
+def test_naming_a_language_switches_to_it_and_sticks(dialogue, text, language):
+    chosen = say(dialogue, text, "out_of_scope")
+    assert chosen.state.language == language and chosen.state.language_chosen
+    later = say(dialogue, "what is DACA", "daca", state=chosen.state)
+    assert later.reply.metadata()["language"] == language
+
+
+@pytest.mark.parametrize(
+    "text,place",
+    [("警察会问我的身份吗 奥兰多", "orlando"), ("올랜도에서 경찰이 신분을 물어보나요", "orlando"), ("هل ستسألني الشرطة في ميامي", "miami_dade"), ("Mayami", "miami_dade")],
+)
+def test_places_in_other_scripts(dialogue, text, place):
+    assert dialogue.resolver.match(text) == place

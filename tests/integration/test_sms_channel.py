@@ -160,3 +160,20 @@ def test_every_webhook_twice_gives_no_duplicate_reply_or_event(sms, tracker_db):
 def test_long_body_is_truncated_not_refused(sms):
     reply = sms("will police ask my status in orlando " + "x" * 5000, new_number())
     assert reply.status == 200 and reply.messages
+
+
+def test_arabic_reply_survives_twiml(sms):
+    from tests.integration.conftest import ARABIC_NUMBER
+
+    reply = sms("1", new_number(), to=ARABIC_NUMBER)  # menu item 1 on a number bound to Chicago, Arabic
+    text = reply.messages[0]
+    assert any("\u0600" <= ch <= "\u06ff" for ch in text)
+    assert reply.encoding == "UCS-2" and reply.segments <= 3
+    assert "\ufffd" not in text
+
+
+def test_chinese_question_gets_chinese_reply(sms):
+    reply = sms("芝加哥的监狱会为ICE扣留人吗", new_number())
+    text = reply.messages[0]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    assert reply.encoding == "UCS-2" and reply.segments <= 3
