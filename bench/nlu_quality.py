@@ -11,7 +11,6 @@ accuracy, and the time per message.
 import argparse
 import json
 import time
-from pathlib import Path
 from typing import Any, Dict, List
 
 import yaml

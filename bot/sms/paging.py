@@ -7,8 +7,9 @@ from bot.sms.encoding import encode
 
 MAX_SEGMENTS = 3
 
-# A sentence ends at . ! ? or their CJK/Arabic forms, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？؟])\s+|\n+")
+# A sentence ends at . ! ? followed by a space, right after the CJK full stops, or at a
+# line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+|(?<=[。！？])\s*|\n+")
 
 
 def sentences(text: str) -> List[str]:
@@ -20,12 +21,12 @@ def _fits(text: str, max_segments: int) -> bool:
     return encode(text).segments <= max_segments
 
 
-def _hard_split(piece: str, max_segments: int) -> List[str]:
+def _hard_split(piece: str, more_hint: str, max_segments: int) -> List[str]:
     """Cut one over-long sentence at spaces (or anywhere, for scripts without them)."""
     parts: List[str] = []
     current = ""
     for token in re.split(r"(\s+)", piece) if " " in piece else list(piece):
-        if current and not _fits(current + token, max_segments):
+        if current and not _fits(f"{current}{token}\n{more_hint}", max_segments):
             parts.append(current.strip())
             current = token.lstrip()
         else:
@@ -44,7 +45,8 @@ def paginate(text: str, more_hint: str, max_segments: int = MAX_SEGMENTS) -> Lis
         return [text]
     pieces: List[str] = []
     for sentence in sentences(text):
-        pieces.extend(_hard_split(sentence, max_segments) if not _fits(sentence + "\n" + more_hint, max_segments) else [sentence])
+        fits = _fits(f"{sentence}\n{more_hint}", max_segments)
+        pieces.extend([sentence] if fits else _hard_split(sentence, more_hint, max_segments))
     pages: List[str] = []
     current = ""
     for piece in pieces:

@@ -12,7 +12,7 @@ import logging
 import os
 from urllib.parse import parse_qsl
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -117,12 +117,14 @@ class TwilioInput(InputChannel):
     # Knowledge base pieces are built on first use, not at import or start-up.
     @property
     def kb(self) -> KnowledgeBase:
+        """The knowledge base (messages, keywords, menu)."""
         if self._kb is None:
             self._kb = load_kb()
         return self._kb
 
     @property
     def commands(self) -> CommandReader:
+        """Keyword and menu-number recogniser."""
         if self._commands is None:
             self._commands = CommandReader(self.kb)
         return self._commands

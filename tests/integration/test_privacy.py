@@ -53,3 +53,14 @@ def test_malformed_requests_get_400_not_a_crash(rasa_url, send):
             urllib.request.urlopen(request, timeout=30)
         assert error.value.code == 400
     assert send(uuid.uuid4().hex, "hello")["text"]
+
+
+def test_sms_text_and_phone_number_never_reach_the_logs(sms, server_log):
+    marker = f"zqy{uuid.uuid4().hex[:12]}"
+    number = "+15559876543"
+    sms(f"la policia {marker} me pregunto en orlando", number)
+    sms("STOP", number)
+    time.sleep(0.5)
+    log = server_log.read_text(encoding="utf-8", errors="replace")
+    assert marker not in log
+    assert "9876543" not in log
