@@ -7,6 +7,9 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Rasa would otherwise report usage telemetry; this bot sends nothing anywhere.
 export RASA_TELEMETRY_ENABLED ?= false
+# Rasa's training cache, shared by every clone on this machine: training identical data
+# and config again (a fresh clone, CI) reuses the trained components.
+export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/kyr-bot/rasa
 
 .PHONY: run setup validate train test test-unit test-integration bench lock clean
 

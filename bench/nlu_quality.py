@@ -3,7 +3,8 @@
 Runs the real trained model and the real actions (the same path as `kyr predict`)
 over bench/heldout/<language>.jsonl and reports, per language: topic accuracy,
 macro F1, the confidently-wrong rate, language detection and place resolution
-accuracy, and the time per message.
+accuracy, and the time per message; and the same topic figures for a keyword router built
+from the same training data, the way SMS platforms route messages.
 
     make bench          # or: .venv/bin/python -m bench.nlu_quality
 """
@@ -15,8 +16,10 @@ from typing import Any, Dict, List
 
 import yaml
 
+from bench.keyword_baseline import KeywordRouter
 from bench.metrics import accuracy, confidently_wrong, macro_f1, place_label
 from bot.local_agent import LocalBot
+from bot.nlu_data import iter_examples
 from bot.settings import ROOT, load_settings
 
 HELDOUT = ROOT / "bench" / "heldout"
@@ -56,6 +59,17 @@ def evaluate(bot: LocalBot, rows: List[Dict[str, Any]], threshold: float) -> Dic
     }
 
 
+def keyword_baseline(router: KeywordRouter, rows: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The same topic figures for the keyword router (it has no confidence: every answer is sure)."""
+    topics = [(row["topic"], router.route(row["text"])) for row in rows]
+    return {
+        "examples": len(rows),
+        "topic_accuracy": round(accuracy(topics), 4),
+        "macro_f1": round(macro_f1(topics), 4),
+        "confidently_wrong": round(confidently_wrong(((e, p, 1.0) for e, p in topics), 0.0), 4),
+    }
+
+
 def main() -> None:
     """Evaluate every held-out language; write JSON and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -64,14 +78,19 @@ def main() -> None:
     threshold = fallback_threshold()
     files = sorted(HELDOUT.glob("*.jsonl"))
     results: Dict[str, Any] = {}
+    baseline: Dict[str, Any] = {}
+    router = KeywordRouter(iter_examples())
     with LocalBot(load_settings().model) as bot:
         for path in files:
             if args.languages and path.stem not in args.languages:
                 continue
             rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
             results[path.stem] = evaluate(bot, rows, threshold)
+            baseline[path.stem] = keyword_baseline(router, rows)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "nlu_quality.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    (RESULTS / "nlu_quality.json").write_text(
+        json.dumps({"bot": results, "keyword_baseline": baseline}, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     print(f"Fallback threshold {threshold}. Held-out examples never seen in training.\n")
     print("| language | examples | topic accuracy | macro F1 | confidently wrong | language detected | place resolved | ms/message |")
     print("|---|---|---|---|---|---|---|---|")
@@ -80,6 +99,11 @@ def main() -> None:
             f"| {language} | {r['examples']} | {r['topic_accuracy']:.1%} | {r['macro_f1']:.3f} | {r['confidently_wrong']:.1%} "
             f"| {r['language_accuracy']:.1%} | {r['jurisdiction_accuracy']:.1%} | {r['ms_per_message']} |"
         )
+    print("\nBaseline: a keyword router built from the same training data (bench/keyword_baseline.py).\n")
+    print("| language | examples | topic accuracy | macro F1 | confidently wrong |")
+    print("|---|---|---|---|---|")
+    for language, r in baseline.items():
+        print(f"| {language} | {r['examples']} | {r['topic_accuracy']:.1%} | {r['macro_f1']:.3f} | {r['confidently_wrong']:.1%} |")
     print(f"\nMisclassified examples: {RESULTS / 'nlu_quality.json'}")
 
 

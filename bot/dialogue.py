@@ -71,6 +71,9 @@ class Dialogue:
         if state.language_chosen or turn.text.startswith("/"):
             # "/topic" is a menu choice made by the channel, not words in any language.
             return state if state.language else replace(state, language=self._context_language(turn))
+        # One word ("ok", "merci", "gracias") is too little to leave an established language.
+        if state.language and len(tokens(turn.text)) < 2:
+            return state
         detection = self.detector.detect(turn.text)
         if detection and detection.confident and detection.language in self.kb.languages:
             return replace(state, language=detection.language)

@@ -204,3 +204,11 @@ def test_naming_a_language_switches_to_it_and_sticks(dialogue, text, language):
 )
 def test_places_in_other_scripts(dialogue, text, place):
     assert dialogue.resolver.match(text) == place
+
+
+def test_one_word_does_not_flip_an_established_language(dialogue):
+    state = State(language="es")
+    for word in ("merci", "thanks", "ok", "obrigado"):
+        assert say(dialogue, word, "thanks_goodbye", state=state).state.language == "es"
+    assert say(dialogue, "merci beaucoup pour votre aide", "thanks_goodbye", state=state).state.language == "fr"
+    assert say(dialogue, "bonjou", "greet").state.language == "ht"
