@@ -23,10 +23,10 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.compose import message_text
+from bot.dialogue import language_samples
 from bot.kb.loader import load as load_kb
 from bot.kb.model import ENGLISH, KnowledgeBase
 from bot.language import LanguageDetector
-from bot.nlu_data import examples_by_language
 from bot.sms.encoding import encode
 from bot.sms.keywords import CommandReader
 from bot.sms.paging import paginate
@@ -131,7 +131,7 @@ class TwilioInput(InputChannel):
 
     def _language_of(self, text: str, default: str) -> str:
         if self._detector is None:
-            self._detector = LanguageDetector(examples_by_language())
+            self._detector = LanguageDetector(language_samples(self.kb))
         found = self._detector.detect(text)
         return found.language if found and found.confident and found.language in self.kb.languages else default
 
