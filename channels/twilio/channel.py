@@ -187,7 +187,8 @@ class TwilioInput(InputChannel):
     ) -> HTTPResponse:
         context = self.numbers.get(params.get("To", ""), {})
         default_language = context.get("language", ENGLISH)
-        body = (params.get("Body") or "").replace("\x00", "")[:MAX_BODY].strip()
+        # A leading "/" would let a person trigger intents directly; only menu numbers may.
+        body = (params.get("Body") or "").replace("\x00", "")[:MAX_BODY].strip().lstrip("/").strip()
         command = self.commands.command(body)
         if self.state.opted_out(key):
             if command and command.action == "start":
@@ -204,8 +205,7 @@ class TwilioInput(InputChannel):
         if command:
             return await self._command(request, command.action, command.language, key)
         choice = self.commands.menu_choice(body)
-        # A leading "/" would let a person trigger intents directly; only menu numbers may.
-        text = f"/{choice}" if choice else body.lstrip("/") or body
+        text = f"/{choice}" if choice else body
         metadata = {k: v for k, v in (("jurisdiction", context.get("jurisdiction")), ("language", context.get("language"))) if v}
         metadata["channel"] = "whatsapp" if params.get("From", "").startswith("whatsapp:") else "sms"
         collector = CollectingOutputChannel()

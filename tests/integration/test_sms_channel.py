@@ -177,3 +177,7 @@ def test_chinese_question_gets_chinese_reply(sms):
     text = reply.messages[0]
     assert any("\u4e00" <= ch <= "\u9fff" for ch in text)
     assert reply.encoding == "UCS-2" and reply.segments <= 3
+
+
+def test_slash_messages_cannot_trigger_intents(sms):
+    assert "did not get a message" in sms("///", new_number()).messages[0]
