@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 # and config again (a fresh clone, CI) reuses the trained components.
 export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/kyr-bot/rasa
 
-.PHONY: run setup validate train test test-unit test-integration bench lock clean
+.PHONY: run setup validate train test test-unit test-integration browser-deps bench lock clean
 
 run: validate $(MODEL)
 	$(BIN)/kyr serve
@@ -33,7 +33,11 @@ train: $(MODEL)
 $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	$(BIN)/rasa train --fixed-model-name kyr --out models --quiet
 
-test: validate $(MODEL)
+# Chromium and axe-core for the widget's browser tests (apt and npm; see the script).
+browser-deps:
+	scripts/browser-deps
+
+test: validate $(MODEL) browser-deps
 	$(BIN)/python -m pytest -q
 	$(BIN)/rasa test core --stories tests/stories --model $(MODEL) --fail-on-prediction-errors --out results/stories --quiet
 

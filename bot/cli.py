@@ -119,7 +119,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         rasa = processes.start_rasa_server(settings.model, settings.rasa_port)
         base = f"http://127.0.0.1:{settings.rasa_port}"
         print(
-            f"\nkyr-bot is up.\n  REST channel:   {base}/webhooks/rest/webhook\n"
+            f"\nkyr-bot is up.\n  Demo page with the web widget: {base}/\n"
+            f"  REST channel:   {base}/webhooks/rest/webhook\n"
             f"  SMS/WhatsApp:   {base}/webhooks/twilio/webhook  (try: .venv/bin/kyr sms \"hola\")\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
@@ -130,6 +131,55 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
     finally:
         processes.stop(rasa, actions)
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    """Delete conversations and SMS state older than the retention period; print counts only."""
+    settings = load_settings()
+    days = settings.retention_days if args.days is None else args.days
+    if days < 1:
+        print(f"The retention period must be at least 1 day, not {days}.", file=sys.stderr)
+        return 2
+    import warnings
+
+    with warnings.catch_warnings():
+        # Rasa's dependencies warn about their own deprecated APIs (and sanic turns such
+        # warnings back on when imported, so a filter is not enough); a daily cron job
+        # should mail only real problems.
+        show = warnings.showwarning
+
+        def show_unless_deprecation(message: Any, category: Any, *rest: Any, **kwargs: Any) -> None:
+            if not issubclass(category, DeprecationWarning):
+                show(message, category, *rest, **kwargs)
+
+        warnings.showwarning = show_unless_deprecation
+        # Imported here: storage uses Rasa and SQLAlchemy, which bot/ must not load up front.
+        from storage.retention import RetentionError, run_retention
+
+        try:
+            report = run_retention(days, dry_run=args.dry_run)
+        except RetentionError as exc:
+            print(f"Retention: {exc}.", file=sys.stderr)
+            return 1
+    done = "would delete" if report.dry_run else "deleted"
+    print(f"Retention: {days} day(s)." + (" Dry run: nothing is deleted." if report.dry_run else ""))
+    if report.tracker is None:
+        print("Tracker store: none configured (conversations live in memory only).")
+    else:
+        t = report.tracker
+        print(
+            f"Tracker store ({t.dialect}): {done} {t.conversations} conversation(s) with no message for "
+            f"{days} day(s), {t.events} event(s); {t.conversations_kept} conversation(s) kept."
+        )
+    if report.sms is None:
+        print("SMS state: nothing stored.")
+    else:
+        s = report.sms
+        print(
+            f"SMS state: {done} {s.seen_messages} message id(s) and {s.pending_pages} pending page(s) "
+            f"past their 24-hour window; {s.opt_outs_kept} opt-out(s) kept until START."
+        )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="start the Rasa server and the action server on localhost")
     serve.set_defaults(func=cmd_serve)
+
+    retention = sub.add_parser("retention", help="delete conversations and SMS state older than the retention period")
+    retention.add_argument("--days", type=int, help="delete conversations with no message for N days (default: KYR_RETENTION_DAYS, 30)")
+    retention.add_argument("--dry-run", action="store_true", help="print what would be deleted, delete nothing")
+    retention.set_defaults(func=cmd_retention)
     return parser
 
 

@@ -30,6 +30,7 @@ class Reply:
     paragraphs: List[str] = field(default_factory=list)
     fact_ids: List[str] = field(default_factory=list)
     sources: List[Dict[str, str]] = field(default_factory=list)
+    menu: List[Dict[str, str]] = field(default_factory=list)  # topic choices a channel may show as buttons
     translation_states: set = field(default_factory=set)
     erase: bool = False
 
@@ -51,6 +52,8 @@ class Reply:
             data["unlisted_place"] = self.unlisted_place
         if self.needs:
             data["needs"] = self.needs
+        if self.menu:
+            data["menu"] = self.menu
         if self.erase:
             data["erase"] = True
         return data
@@ -182,8 +185,9 @@ class Composer:
             reply.paragraphs.append(" ".join(f"({n})" for n in notes))
 
     def menu(self, reply: Reply) -> str:
-        """The numbered topic menu."""
+        """The numbered topic menu; also lists the choices in `reply.menu` for buttons."""
         lines = [self.message(reply, "menu_intro")]
-        lines += [f"{t.menu}. {self.message(reply, f'topic.{t.id}')}" for t in self.kb.menu_topics()]
+        reply.menu = [{"topic": t.id, "title": self.message(reply, f"topic.{t.id}")} for t in self.kb.menu_topics()]
+        lines += [f"{t.menu}. {choice['title']}" for t, choice in zip(self.kb.menu_topics(), reply.menu)]
         lines.append(self.message(reply, "menu_footer"))
         return "\n".join(lines)

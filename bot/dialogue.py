@@ -62,6 +62,10 @@ class Dialogue:
         self._language_names = {code: spec["names"] for code, spec in kb.languages.items()}
 
     def _language(self, turn: Turn, state: State) -> State:
+        picked = turn.metadata.get("chosen_language")
+        if picked in self.kb.languages:
+            # Picked from a channel's language menu: as binding as naming the language.
+            return replace(state, language=picked, language_chosen=True)
         # A short message that names a language is a request for it even when the NLU
         # (which may not know that language yet) did not classify it as one.
         short = len(tokens(turn.text)) <= MAX_LANGUAGE_REQUEST_WORDS

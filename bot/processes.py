@@ -58,21 +58,15 @@ def start_action_server(port: int, output: Output = None) -> subprocess.Popen:
     return process
 
 
-def start_rasa_server(model: Path, port: int, output: Output = None) -> subprocess.Popen:
-    """`rasa run` with the channels of credentials.yml, on loopback, HTTP API off."""
+def start_rasa_server(model: Path, port: int, output: Output = None, host: str = "127.0.0.1") -> subprocess.Popen:
+    """The bot's web server (server/): Rasa's agent with the channels of credentials.yml,
+    the widget and its demo page; Rasa's HTTP API is not part of it."""
     process = _start(
-        [
-            str(BIN / "rasa"), "run",
-            "--model", str(model),
-            "--endpoints", "endpoints.yml",
-            "--credentials", "credentials.yml",
-            "--interface", "127.0.0.1",
-            "--port", str(port),
-        ],
+        [str(BIN / "python"), "-m", "server", "--model", str(model), "--host", host, "--port", str(port)],
         env=None,
         output=output,
     )
-    wait_until_up(f"http://127.0.0.1:{port}/", process)
+    wait_until_up(f"http://127.0.0.1:{port}/health", process)
     return process
 
 

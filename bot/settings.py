@@ -27,6 +27,11 @@ DEFAULTS = {
     "KYR_SMS_RATE_LIMIT": "20/600",
     "KYR_OPERATOR_NAME": "a community organization",
     "KYR_OPERATOR_CONTACT": "",
+    # Web widget (channels/widget.py): sites allowed to embed it, and its per-client limit.
+    "KYR_WIDGET_ORIGINS": "",
+    "KYR_WIDGET_RATE_LIMIT": "30/60",
+    # `kyr retention` deletes conversations whose last message is older than this.
+    "KYR_RETENTION_DAYS": "30",
 }
 
 # Secrets that, when not set, are generated once per machine so the bot runs locally
@@ -44,6 +49,7 @@ class Settings:
     action_endpoint_url: str
     tracker_sqlite_path: Path
     model: Path
+    retention_days: int
 
 
 def load_settings() -> Settings:
@@ -63,6 +69,7 @@ def load_settings() -> Settings:
         action_endpoint_url=os.environ["ACTION_ENDPOINT_URL"],
         tracker_sqlite_path=ROOT / os.environ["TRACKER_SQLITE_PATH"],
         model=ROOT / os.environ["KYR_MODEL"],
+        retention_days=int(os.environ["KYR_RETENTION_DAYS"]),
     )
 
 

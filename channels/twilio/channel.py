@@ -32,7 +32,7 @@ from bot.sms.keywords import CommandReader
 from bot.sms.paging import paginate
 from bot.sms.privacy import sender_key
 from channels.erase import erase_conversation
-from channels.twilio.ratelimit import RateLimit
+from channels.ratelimit import RateLimit
 from channels.twilio.state import ChannelState
 
 logger = logging.getLogger(__name__)

@@ -4,14 +4,16 @@
 - MessageSids seen in the last 24 hours, so a retried webhook is answered once;
 - the unsent pages of a long answer, for MORE.
 
-SQLite, one small file: the embedded default. Entries expire on their own.
+SQLite, one small file: the embedded default. Entries expire on their own as people write;
+`kyr retention` (storage/retention.py) expires them for people who never write again.
+Opt-outs never expire: they last until START.
 """
 
 import hashlib
 import sqlite3
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 SEEN_TTL = 24 * 3600
 PAGES_TTL = 24 * 3600
@@ -77,3 +79,28 @@ class ChannelState:
     def forget_pages(self, sender: str) -> None:
         """Drop the pages waiting for MORE."""
         self._db.execute("DELETE FROM pending_page WHERE sender = ?", (sender,))
+
+    def purge_expired(self, now: Optional[float] = None, dry_run: bool = False) -> Dict[str, int]:
+        """Delete seen MessageSids and pending pages past their windows; return rows per table.
+
+        The channel already expires these lazily, but only when someone writes again;
+        this makes the windows hold for people who never come back. Opt-outs are never
+        expired: STOP must be honoured until the person sends START.
+        """
+        now = now or time.time()
+        counts = {}
+        for table, ttl in (("seen_message", SEEN_TTL), ("pending_page", PAGES_TTL)):
+            if dry_run:
+                cursor = self._db.execute(f"SELECT COUNT(*) FROM {table} WHERE at < ?", (now - ttl,))
+                counts[table] = int(cursor.fetchone()[0])
+            else:
+                counts[table] = self._db.execute(f"DELETE FROM {table} WHERE at < ?", (now - ttl,)).rowcount
+        return counts
+
+    def opt_out_count(self) -> int:
+        """How many senders are opted out (kept until START)."""
+        return int(self._db.execute("SELECT COUNT(*) FROM opt_out").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the database file."""
+        self._db.close()

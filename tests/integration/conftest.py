@@ -17,6 +17,12 @@ PUBLIC_BASE_URL = "https://bot.example.org"
 BOUND_NUMBER = "+14075550100"
 ARABIC_NUMBER = "+13125550100"
 RATE_LIMIT = 10
+WIDGET_RATE_LIMIT = 15  # per conversation; the channel allows ten times this per address
+# A second local site that embeds the widget (tests/integration/test_widget_browser.py);
+# its port is fixed before the server starts so it can be listed as an allowed origin,
+# and kept in the environment because test modules import this file a second time.
+HOST_SITE_PORT = int(os.environ.setdefault("KYR_TEST_HOST_SITE_PORT", str(processes.free_port())))
+HOST_SITE = f"http://127.0.0.1:{HOST_SITE_PORT}"
 SERVER_LOG = ROOT / "results" / "integration-servers.log"
 
 
@@ -52,6 +58,8 @@ def rasa_url(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             "KYR_SMS_RATE_LIMIT": f"{RATE_LIMIT}/600",
             "KYR_OPERATOR_NAME": "Test Community Center",
             "KYR_OPERATOR_CONTACT": "+1 555 555 0199",
+            "KYR_WIDGET_ORIGINS": f"{HOST_SITE}, https://partner.example.org",
+            "KYR_WIDGET_RATE_LIMIT": f"{WIDGET_RATE_LIMIT}/60",
         }
     )
     load_settings()

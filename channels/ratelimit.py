@@ -5,6 +5,9 @@ from collections import defaultdict, deque
 from typing import Deque, Dict, Optional
 
 
+PRUNE_EVERY = 1000
+
+
 class RateLimit:
     """At most `limit` messages per `window` seconds per sender."""
 
@@ -13,10 +16,20 @@ class RateLimit:
         self.window = window
         self._times: Dict[str, Deque[float]] = defaultdict(deque)
         self._warned: Dict[str, float] = {}
+        self._checks = 0
+
+    def _forget_idle(self, now: float) -> None:
+        # Senders who went quiet are dropped, so memory follows current traffic only.
+        for sender in [s for s, t in self._times.items() if not t or t[-1] <= now - self.window]:
+            del self._times[sender]
+            self._warned.pop(sender, None)
 
     def check(self, sender: str, now: Optional[float] = None) -> str:
         """"ok", "notice" (the first message over the limit: tell the person once), or "drop"."""
         now = now if now is not None else time.monotonic()
+        self._checks += 1
+        if self._checks % PRUNE_EVERY == 0:
+            self._forget_idle(now)
         times = self._times[sender]
         while times and times[0] <= now - self.window:
             times.popleft()

@@ -1,0 +1,32 @@
+"""Build the Sanic app the bot serves: what `rasa run` serves, minus Rasa's HTTP API,
+plus the widget assets, a health route and security headers on every response.
+
+Rasa's own HTTP API (`--enable-api`) is never part of this app: the only public
+routes are the channels of credentials.yml, /widget.js, the demo page and /health.
+"""
+
+import logging
+from functools import partial
+from pathlib import Path
+
+from rasa.core.channels.channel import register
+from rasa.core.run import close_resources, create_http_input_channels, load_agent_on_start
+from rasa.core.utils import AvailableEndpoints
+from sanic import Sanic
+
+from server.headers import add_security_headers
+from server.site import add_site_routes
+
+logger = logging.getLogger(__name__)
+
+
+def build_app(model: Path, endpoints_file: Path, credentials_file: Path) -> Sanic:
+    """The app, with the agent loaded from `model` when the server starts."""
+    endpoints = AvailableEndpoints.read_endpoints(str(endpoints_file))
+    app = Sanic("kyr", configure_logging=False)
+    register(create_http_input_channels(None, str(credentials_file)), app, route="/webhooks/")
+    add_site_routes(app)
+    add_security_headers(app)
+    app.register_listener(partial(load_agent_on_start, str(model), endpoints, None), "before_server_start")
+    app.register_listener(close_resources, "after_server_stop")
+    return app
