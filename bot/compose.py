@@ -153,6 +153,15 @@ class Composer:
         self.finish(reply)
         return reply
 
+    def unavailable(self, language: str, jurisdiction_id: Optional[str] = None) -> Reply:
+        """What a channel says when the bot could not answer in time: sorry, try again,
+        and the legal-help contact, so nobody is left with silence."""
+        place = jurisdiction_id if jurisdiction_id in self.kb.jurisdictions else None
+        reply = Reply(topic="service_unavailable", language=language, jurisdiction=place)
+        reply.paragraphs.append(self.message(reply, "service_unavailable"))
+        self.finish(reply)
+        return reply
+
     def legal_help(self, reply: Reply) -> str:
         """The disclaimer and the legal-help pointer for the reply's place."""
         contacts = [c for c in self.kb.contacts(reply.jurisdiction or "") if c.kind == "legal_help"]

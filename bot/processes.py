@@ -58,12 +58,14 @@ def start_action_server(port: int, output: Output = None) -> subprocess.Popen:
     return process
 
 
-def start_rasa_server(model: Path, port: int, output: Output = None, host: str = "127.0.0.1") -> subprocess.Popen:
+def start_rasa_server(
+    model: Path, port: int, output: Output = None, host: str = "127.0.0.1", env: Optional[Dict[str, str]] = None
+) -> subprocess.Popen:
     """The bot's web server (server/): Rasa's agent with the channels of credentials.yml,
-    the widget and its demo page; Rasa's HTTP API is not part of it."""
+    the widget and its demo page; Rasa's HTTP API is not part of it. `env` adds to ours."""
     process = _start(
         [str(BIN / "python"), "-m", "server", "--model", str(model), "--host", host, "--port", str(port)],
-        env=None,
+        env=env,
         output=output,
     )
     wait_until_up(f"http://127.0.0.1:{port}/health", process)

@@ -27,6 +27,8 @@ DEFAULTS = {
     "KYR_SMS_RATE_LIMIT": "20/600",
     "KYR_OPERATOR_NAME": "a community organization",
     "KYR_OPERATOR_CONTACT": "",
+    # Seconds a channel waits for an answer before it sends the apology (channels/answering.py).
+    "KYR_ANSWER_TIMEOUT": "5",
     # Web widget (channels/widget.py): sites allowed to embed it, and its per-client limit.
     "KYR_WIDGET_ORIGINS": "",
     "KYR_WIDGET_RATE_LIMIT": "30/60",

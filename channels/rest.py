@@ -1,10 +1,11 @@
 """Rasa's REST channel, made safe for this bot's users.
 
 Same URL and JSON as Rasa's own (`POST /webhooks/rest/webhook` with
-`{"sender", "message", "metadata"}`), with three differences: malformed bodies get a
+`{"sender", "message", "metadata"}`), with four differences: malformed bodies get a
 400 instead of an exception; message text is never written to logs, even on errors;
-and when a reply asks for erasure (the person said "delete my data"), the
-conversation is deleted from the tracker store after the reply is collected.
+when a reply asks for erasure (the person said "delete my data"), the conversation is
+deleted from the tracker store after the reply is collected; and when the bot cannot
+answer in time, the person gets an apology with the legal-help contact.
 """
 
 import logging
@@ -16,6 +17,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.kb.loader import load as load_kb
+from channels.answering import Fallback, as_collected, run_turn
 from channels.erase import erase_conversation
 
 logger = logging.getLogger(__name__)
@@ -39,6 +42,13 @@ class KyrRestInput(RestInput):
         """Served at /webhooks/rest/, as Rasa's own REST channel."""
         return "rest"
 
+    @property
+    def fallback(self) -> Fallback:
+        """The channel's own replies (the apology), built on first use."""
+        if getattr(self, "_fallback", None) is None:
+            self._fallback = Fallback(load_kb())
+        return self._fallback
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Health route and webhook."""
         hook = Blueprint("kyr_rest_webhook", __name__)
@@ -57,16 +67,16 @@ class KyrRestInput(RestInput):
             text = message if isinstance(message, str) else ""
             metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
             collector = CollectingOutputChannel()
-            try:
-                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
-            except Exception:
-                # The exception type only: the message text must not reach the logs.
-                logger.error("rest channel: message handling failed", exc_info=False)
-                return response.json({"error": "the bot could not answer; please try again"}, status=500)
-            if any((m.get("custom") or {}).get("erase") for m in collector.messages):
+            message = UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+            replies = await run_turn(on_new_message, message, collector, self.name())
+            if not replies:
+                context = metadata or {}
+                apology = self.fallback.apology(text, context.get("language"), context.get("jurisdiction"))
+                return response.json(as_collected(apology, sender))
+            if any((m.get("custom") or {}).get("erase") for m in replies):
                 agent = request.app.ctx.agent
                 if not erase_conversation(agent.tracker_store, sender):
                     logger.error("rest channel: this tracker store does not support erasure")
-            return response.json(collector.messages)
+            return response.json(replies)
 
         return hook

@@ -11,6 +11,7 @@
 - Rate limits per conversation and, ten times as generous (a library's computers share
   one address), per client address; no message text in logs.
 - `POST /erase` (the quick-exit button) deletes the conversation from the tracker store.
+- When the bot cannot answer in time, the reply is an apology with the legal-help contact.
 """
 
 import logging
@@ -26,6 +27,7 @@ from sanic.response import HTTPResponse
 from bot.kb.loader import load as load_kb
 from bot.kb.model import KnowledgeBase
 from bot.text import MAX_MESSAGE_CHARS
+from channels.answering import Fallback, as_collected, run_turn
 from channels.erase import erase_conversation
 from channels.ratelimit import RateLimit
 
@@ -75,6 +77,7 @@ class WidgetInput(InputChannel):
         self.rate_limit = rate_limit
         self.address_limit = RateLimit(rate_limit.limit * ADDRESS_FACTOR, rate_limit.window)
         self.kb = kb or load_kb()
+        self.fallback = Fallback(self.kb)
 
     def origin_allowed(self, request: Request) -> Optional[str]:
         """The request's Origin if it may use the widget channel, else None."""
@@ -177,13 +180,12 @@ class WidgetInput(InputChannel):
                 input_channel=self.name(),
                 metadata=self._metadata(body.get("metadata")),
             )
-            try:
-                await on_new_message(message)
-            except Exception:
-                # The exception type only: the message text must not reach the logs.
-                logger.error("widget channel: message handling failed", exc_info=False)
-                return refuse(500, "the bot could not answer", origin)
-            replies = widget_replies(collector.messages)
+            collected = await run_turn(on_new_message, message, collector, self.name())
+            if not collected:
+                context = message.metadata or {}
+                apology = self.fallback.apology(message.text or "", context.get("language"), context.get("jurisdiction"))
+                collected = as_collected(apology, conversation)
+            replies = widget_replies(collected)
             erased = any(r.get("erase") for r in replies)
             if erased:
                 erase_conversation(request.app.ctx.agent.tracker_store, conversation)

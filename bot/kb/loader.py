@@ -54,6 +54,7 @@ REQUIRED_MESSAGES = (
     "legal_help_fallback", "note.missing_translation", "note.stale_translation", "note.machine_translation",
     "thanks_goodbye", "human_help", "delete_my_data", "out_of_scope", "empty_input",
     "sms_more_hint", "sms_no_more", "sms_help", "sms_started", "sms_rate_limited", "sms_text_only",
+    "service_unavailable",
 )
 
 

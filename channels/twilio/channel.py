@@ -23,14 +23,13 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.compose import message_text
-from bot.dialogue import language_samples
 from bot.kb.loader import load as load_kb
 from bot.kb.model import ENGLISH, KnowledgeBase
-from bot.language import LanguageDetector
 from bot.sms.encoding import encode
 from bot.sms.keywords import CommandReader
 from bot.sms.paging import paginate
 from bot.sms.privacy import sender_key
+from channels.answering import Fallback, run_turn
 from channels.erase import erase_conversation
 from channels.ratelimit import RateLimit
 from channels.twilio.state import ChannelState
@@ -112,7 +111,7 @@ class TwilioInput(InputChannel):
         self.signature_failures = 0
         self._kb: Optional[KnowledgeBase] = None
         self._commands: Optional[CommandReader] = None
-        self._detector: Optional[LanguageDetector] = None
+        self._fallback: Optional[Fallback] = None
 
     # Knowledge base pieces are built on first use, not at import or start-up.
     @property
@@ -129,11 +128,12 @@ class TwilioInput(InputChannel):
             self._commands = CommandReader(self.kb)
         return self._commands
 
-    def _language_of(self, text: str, default: str) -> str:
-        if self._detector is None:
-            self._detector = LanguageDetector(language_samples(self.kb))
-        found = self._detector.detect(text)
-        return found.language if found and found.confident and found.language in self.kb.languages else default
+    @property
+    def fallback(self) -> Fallback:
+        """The channel's own replies: language guess and the apology."""
+        if self._fallback is None:
+            self._fallback = Fallback(self.kb)
+        return self._fallback
 
     def _signed(self, request: Request, params: Dict[str, str]) -> bool:
         if not self.validate_signature:
@@ -197,7 +197,7 @@ class TwilioInput(InputChannel):
             return self._twiml(None)
         verdict = self.rate_limit.check(key)
         if verdict != "ok":
-            language = self._language_of(body, default_language)
+            language = self.fallback.language_of(body, default_language)
             return self._twiml(self._text("sms_rate_limited", language) if verdict == "notice" else None)
         if not body:
             media = params.get("NumMedia", "0") not in ("", "0")
@@ -209,8 +209,10 @@ class TwilioInput(InputChannel):
         metadata = {k: v for k, v in (("jurisdiction", context.get("jurisdiction")), ("language", context.get("language"))) if v}
         metadata["channel"] = "whatsapp" if params.get("From", "").startswith("whatsapp:") else "sms"
         collector = CollectingOutputChannel()
-        await on_new_message(UserMessage(text, collector, key, input_channel=self.name(), metadata=metadata))
-        replies = collector.messages
+        message = UserMessage(text, collector, key, input_channel=self.name(), metadata=metadata)
+        replies = await run_turn(on_new_message, message, collector, self.name())
+        if not replies:
+            return self._twiml(self.fallback.apology(body, default_language, context.get("jurisdiction")).text)
         answer = "\n\n".join(m["text"] for m in replies if m.get("text"))
         custom: Dict[str, Any] = next((m["custom"] for m in replies if m.get("custom")), {})
         if custom.get("erase"):

@@ -1,0 +1,80 @@
+"""Run one message through Rasa with a deadline, and what to say when that fails.
+
+Rasa waits up to 300 s for the action server, and when the action fails it logs the
+error and sends nothing. A person texting about ICE at the door must not get silence
+or a Twilio timeout: after `KYR_ANSWER_TIMEOUT` seconds (default 5), or when the turn
+produced no text, the channel sends a short apology with the legal-help contact in
+the person's language instead.
+"""
+
+import asyncio
+import logging
+import os
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+from bot.compose import Composer, Reply
+from bot.dialogue import language_samples
+from bot.kb.model import ENGLISH, KnowledgeBase
+from bot.language import LanguageDetector
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 5.0
+
+
+def answer_timeout() -> float:
+    """Seconds a channel waits for the bot's answer (KYR_ANSWER_TIMEOUT)."""
+    try:
+        return max(0.5, float(os.environ.get("KYR_ANSWER_TIMEOUT", DEFAULT_TIMEOUT)))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+
+
+async def run_turn(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    message: UserMessage,
+    collector: CollectingOutputChannel,
+    channel: str,
+) -> List[Dict[str, Any]]:
+    """The bot's messages for one user message; empty if it failed or ran out of time."""
+    try:
+        await asyncio.wait_for(on_new_message(message), answer_timeout())
+    except asyncio.TimeoutError:
+        logger.error("%s channel: no answer within %.1f s; sending the apology", channel, answer_timeout())
+        return []
+    except Exception:
+        # The exception type only: the message text must not reach the logs.
+        logger.error("%s channel: message handling failed; sending the apology", channel, exc_info=False)
+        return []
+    if not any(m.get("text") for m in collector.messages):
+        logger.error("%s channel: the turn produced no reply (action server down?); sending the apology", channel)
+        return []
+    return collector.messages
+
+
+class Fallback:
+    """Replies a channel makes itself, in the language of the message it could not pass on."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._detector: Optional[LanguageDetector] = None
+
+    def language_of(self, text: str, default: Optional[str]) -> str:
+        """The message's language if it is clear, else the channel's default, else English."""
+        if self._detector is None:
+            self._detector = LanguageDetector(language_samples(self.kb))
+        found = self._detector.detect(text)
+        if found and found.confident and found.language in self.kb.languages:
+            return found.language
+        return default if default in self.kb.languages else ENGLISH
+
+    def apology(self, text: str, default_language: Optional[str], jurisdiction: Any = None) -> Reply:
+        """Sorry, try again, and the legal-help contact (the place's own if it is known)."""
+        return Composer(self.kb).unavailable(self.language_of(text, default_language), jurisdiction)
+
+
+def as_collected(reply: Reply, recipient: str) -> List[Dict[str, Any]]:
+    """A reply in the shape Rasa's collecting channel gives: the text, then its payload."""
+    return [{"recipient_id": recipient, "text": reply.text}, {"recipient_id": recipient, "custom": reply.metadata()}]
