@@ -11,10 +11,15 @@ export RASA_TELEMETRY_ENABLED ?= false
 # and config again (a fresh clone, CI) reuses the trained components.
 export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/kyr-bot/rasa
 
-.PHONY: run setup validate train test test-unit test-integration browser-deps bench lock clean
+.PHONY: run run-cluster setup validate train test test-unit test-integration browser-deps bench lock clean
 
 run: validate $(MODEL)
 	$(BIN)/kyr serve
+
+# The production topology on this machine: 2 bot servers and 2 action servers behind
+# balancer/, conversations in PostgreSQL and locks in Redis (see deploy/).
+run-cluster: validate $(MODEL)
+	KYR_ENDPOINTS=deploy/endpoints.production.yml $(BIN)/kyr serve --replicas 2 --actions 2
 
 setup: $(VENV)/.installed
 

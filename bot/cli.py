@@ -104,7 +104,7 @@ def cmd_kb_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Start the action server and the Rasa server on localhost until interrupted."""
+    """Start the action server(s) and bot server(s) on localhost until interrupted."""
     from bot import processes
 
     from bot.settings import using_generated
@@ -113,11 +113,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings.tracker_sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     if using_generated("TWILIO_AUTH_TOKEN"):
         print("Note: TWILIO_AUTH_TOKEN is a locally generated one: `kyr sms` works, real Twilio requests get 403.")
-    actions = rasa = None
+    # Imported here: storage uses Rasa and SQLAlchemy, which bot/ must not load up front.
+    from storage.database import ensure_database
+
+    if ensure_database(settings.endpoints):
+        print("Created the PostgreSQL database for conversations.")
+    topology = None
     try:
-        actions = processes.start_action_server(settings.action_port)
-        rasa = processes.start_rasa_server(settings.model, settings.rasa_port)
+        topology = processes.start_topology(
+            settings.model, settings.rasa_port, settings.action_port, args.replicas, args.actions
+        )
         base = f"http://127.0.0.1:{settings.rasa_port}"
+        if args.replicas > 1 or args.actions > 1:
+            print(f"\n{args.replicas} bot server(s) and {args.actions} action server(s) behind balancer/ on {base}.")
         print(
             f"\nkyr-bot is up.\n  Demo page with the web widget: {base}/\n"
             f"  REST channel:   {base}/webhooks/rest/webhook\n"
@@ -125,12 +133,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
-        rasa.wait()
-        return rasa.returncode or 0
+        topology.front.wait()
+        return topology.front.returncode or 0
     except KeyboardInterrupt:
         return 0
     finally:
-        processes.stop(rasa, actions)
+        if topology:
+            topology.stop()
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
@@ -157,7 +166,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
         from storage.retention import RetentionError, run_retention
 
         try:
-            report = run_retention(days, dry_run=args.dry_run)
+            report = run_retention(days, dry_run=args.dry_run, endpoints_file=settings.endpoints)
         except RetentionError as exc:
             print(f"Retention: {exc}.", file=sys.stderr)
             return 1
@@ -212,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     sms.set_defaults(func=cmd_sms)
 
     serve = sub.add_parser("serve", help="start the Rasa server and the action server on localhost")
+    serve.add_argument("--replicas", type=int, default=1, help="bot servers behind the balancer (default 1: no balancer)")
+    serve.add_argument("--actions", type=int, default=1, help="action servers behind their balancer (default 1)")
     serve.set_defaults(func=cmd_serve)
 
     retention = sub.add_parser("retention", help="delete conversations and SMS state older than the retention period")

@@ -7,7 +7,9 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import IO, Dict, List, Optional, Union
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import IO, Callable, Dict, List, Optional, Union
 
 from bot.settings import ROOT
 
@@ -70,6 +72,78 @@ def start_rasa_server(
     )
     wait_until_up(f"http://127.0.0.1:{port}/health", process)
     return process
+
+
+def start_balancer(port: int, backends: List[str], strategy: str, output: Output = None) -> subprocess.Popen:
+    """The load balancer (balancer/) on loopback in front of `backends`."""
+    args = [str(BIN / "python"), "-m", "balancer.proxy", "--port", str(port), "--strategy", strategy]
+    for backend in backends:
+        args += ["--backend", backend]
+    process = _start(args, env=None, output=output)
+    wait_until_up(f"http://127.0.0.1:{port}/balancer/health", process)
+    return process
+
+
+@dataclass
+class Topology:
+    """The processes of one running bot: servers, and balancers when there are replicas."""
+
+    action_servers: List[subprocess.Popen] = field(default_factory=list)
+    bot_servers: List[subprocess.Popen] = field(default_factory=list)
+    balancers: List[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def front(self) -> subprocess.Popen:
+        """The process that serves the public port: a balancer, or the only bot server."""
+        return self.balancers[-1] if len(self.bot_servers) > 1 else self.bot_servers[0]
+
+    def stop(self) -> None:
+        """Stop everything, the public side first."""
+        stop(*reversed(self.balancers), *self.bot_servers, *self.action_servers)
+
+
+def start_topology(
+    model: Path, rasa_port: int, action_port: int, replicas: int = 1, actions: int = 1, output: Output = None
+) -> Topology:
+    """Action servers and bot servers, with a balancer in front of each kind when there
+    is more than one, so the public port and the action URL stay the same either way."""
+    topology = Topology()
+    try:
+        if actions == 1:
+            topology.action_servers.append(start_action_server(action_port, output))
+        else:
+            ports = [free_port() for _ in range(actions)]
+            topology.action_servers += _in_parallel([lambda p=p: start_action_server(p, output) for p in ports])
+            urls = [f"http://127.0.0.1:{p}" for p in ports]
+            topology.balancers.append(start_balancer(action_port, urls, "round_robin", output))
+        env = {"ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook"}
+        if replicas == 1:
+            topology.bot_servers.append(start_rasa_server(model, rasa_port, output, env=env))
+        else:
+            ports = [free_port() for _ in range(replicas)]
+            topology.bot_servers += _in_parallel([lambda p=p: start_rasa_server(model, p, output, env=env) for p in ports])
+            urls = [f"http://127.0.0.1:{p}" for p in ports]
+            topology.balancers.append(start_balancer(rasa_port, urls, "conversation", output))
+    except BaseException:
+        topology.stop()
+        raise
+    return topology
+
+
+def _in_parallel(starts: List[Callable[[], subprocess.Popen]]) -> List[subprocess.Popen]:
+    """Run start functions at once (a bot server takes ~20 s to load its model)."""
+    with ThreadPoolExecutor(max_workers=len(starts)) as pool:
+        futures = [pool.submit(start) for start in starts]
+    results, errors = [], []
+    for future in futures:
+        try:
+            results.append(future.result())
+        except Exception as error:
+            errors.append(error)
+    if errors:
+        stop(*results)
+        raise errors[0]
+    return results
 
 
 def stop(*processes: Optional[subprocess.Popen]) -> None:

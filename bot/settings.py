@@ -16,6 +16,23 @@ DEFAULTS = {
     "ACTION_ENDPOINT_URL": "http://127.0.0.1:5055/webhook",
     "TRACKER_SQLITE_PATH": "var/tracker.db",
     "KYR_MODEL": "models/kyr.tar.gz",
+    # Which stores the bot uses: endpoints.yml is the embedded default (SQLite, in-memory
+    # lock); deploy/endpoints.production.yml is PostgreSQL + Redis for several replicas.
+    "KYR_ENDPOINTS": "endpoints.yml",
+    "POSTGRES_HOST": "127.0.0.1",
+    "POSTGRES_PORT": "5432",
+    "POSTGRES_DB": "kyr",
+    "POSTGRES_USER": "postgres",
+    "POSTGRES_PASSWORD": "",
+    # Connections per replica (Rasa's defaults, 50 + 100, would let two replicas exhaust
+    # PostgreSQL's default limit of 100): replicas x (pool + overflow) must stay below it.
+    "SQL_POOL_SIZE": "5",
+    "SQL_MAX_OVERFLOW": "5",
+    "REDIS_HOST": "127.0.0.1",
+    "REDIS_PORT": "6379",
+    "REDIS_DB": "1",
+    "REDIS_PASSWORD": "",
+    "REDIS_KEY_PREFIX": "kyr",
     # Rasa reports usage telemetry unless told not to; this bot sends nothing anywhere.
     "RASA_TELEMETRY_ENABLED": "false",
     "KYR_BIND_HOST": "127.0.0.1",
@@ -34,6 +51,8 @@ DEFAULTS = {
     "KYR_WIDGET_RATE_LIMIT": "30/60",
     # `kyr retention` deletes conversations whose last message is older than this.
     "KYR_RETENTION_DAYS": "30",
+    # GET /metrics answers this machine only, or a request with "Authorization: Bearer <this>".
+    "KYR_METRICS_TOKEN": "",
 }
 
 # Secrets that, when not set, are generated once per machine so the bot runs locally
@@ -52,6 +71,7 @@ class Settings:
     tracker_sqlite_path: Path
     model: Path
     retention_days: int
+    endpoints: Path
 
 
 def load_settings() -> Settings:
@@ -72,6 +92,7 @@ def load_settings() -> Settings:
         tracker_sqlite_path=ROOT / os.environ["TRACKER_SQLITE_PATH"],
         model=ROOT / os.environ["KYR_MODEL"],
         retention_days=int(os.environ["KYR_RETENTION_DAYS"]),
+        endpoints=ROOT / os.environ["KYR_ENDPOINTS"],
     )
 
 

@@ -10,6 +10,7 @@ the person's language instead.
 import asyncio
 import logging
 import os
+import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -18,6 +19,7 @@ from bot.compose import Composer, Reply
 from bot.dialogue import language_samples
 from bot.kb.model import ENGLISH, KnowledgeBase
 from bot.language import LanguageDetector
+from channels.metrics import ERROR, NO_REPLY, TIMEOUT, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -39,26 +41,42 @@ async def run_turn(
     channel: str,
 ) -> List[Dict[str, Any]]:
     """The bot's messages for one user message; empty if it failed or ran out of time."""
+    started = time.monotonic()
+    failure: Optional[str] = None
     try:
         await asyncio.wait_for(on_new_message(message), answer_timeout())
     except asyncio.TimeoutError:
         logger.error("%s channel: no answer within %.1f s; sending the apology", channel, answer_timeout())
-        return []
+        failure = TIMEOUT
     except Exception:
         # The exception type only: the message text must not reach the logs.
         logger.error("%s channel: message handling failed; sending the apology", channel, exc_info=False)
+        failure = ERROR
+    else:
+        if not any(m.get("text") for m in collector.messages):
+            logger.error("%s channel: the turn produced no reply (action server down?); sending the apology", channel)
+            failure = NO_REPLY
+    metrics().took(channel, time.monotonic() - started)
+    if failure:
+        # The apology the channel sends instead is counted by Fallback.apology.
+        metrics().failed(channel, failure)
         return []
-    if not any(m.get("text") for m in collector.messages):
-        logger.error("%s channel: the turn produced no reply (action server down?); sending the apology", channel)
-        return []
+    metrics().answered(channel, reply_payload(collector.messages))
     return collector.messages
 
 
-class Fallback:
-    """Replies a channel makes itself, in the language of the message it could not pass on."""
+def reply_payload(collected: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The first reply's metadata (topic, language, ...) among collected messages, or {}."""
+    return next((m["custom"] for m in collected if isinstance(m.get("custom"), dict)), {})
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+
+class Fallback:
+    """Replies a channel makes itself, in the language of the message it could not pass on;
+    apologies are counted in the metrics as answers with the topic "service_unavailable"."""
+
+    def __init__(self, kb: KnowledgeBase, channel: str) -> None:
         self.kb = kb
+        self.channel = channel
         self._detector: Optional[LanguageDetector] = None
 
     def language_of(self, text: str, default: Optional[str]) -> str:
@@ -72,7 +90,9 @@ class Fallback:
 
     def apology(self, text: str, default_language: Optional[str], jurisdiction: Any = None) -> Reply:
         """Sorry, try again, and the legal-help contact (the place's own if it is known)."""
-        return Composer(self.kb).unavailable(self.language_of(text, default_language), jurisdiction)
+        reply = Composer(self.kb).unavailable(self.language_of(text, default_language), jurisdiction)
+        metrics().answered(self.channel, reply.metadata())
+        return reply
 
 
 def as_collected(reply: Reply, recipient: str) -> List[Dict[str, Any]]:

@@ -5,7 +5,7 @@ from typing import Any
 from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, TrackerStore
 
 
-def _innermost(store: Any) -> TrackerStore:
+def innermost_store(store: Any) -> TrackerStore:
     """Unwrap Rasa's FailSafe/Awaitable wrappers to the store that holds the data."""
     while hasattr(store, "_tracker_store"):
         store = store._tracker_store
@@ -14,7 +14,7 @@ def _innermost(store: Any) -> TrackerStore:
 
 def erase_conversation(tracker_store: TrackerStore, sender_id: str) -> bool:
     """Delete every stored event of a conversation; True if the store supports it."""
-    store = _innermost(tracker_store)
+    store = innermost_store(tracker_store)
     if isinstance(store, SQLTrackerStore):
         with store.session_scope() as session:
             session.query(store.SQLEvent).filter(store.SQLEvent.sender_id == sender_id).delete()

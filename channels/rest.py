@@ -46,7 +46,7 @@ class KyrRestInput(RestInput):
     def fallback(self) -> Fallback:
         """The channel's own replies (the apology), built on first use."""
         if getattr(self, "_fallback", None) is None:
-            self._fallback = Fallback(load_kb())
+            self._fallback = Fallback(load_kb(), self.name())
         return self._fallback
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

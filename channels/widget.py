@@ -29,6 +29,7 @@ from bot.kb.model import KnowledgeBase
 from bot.text import MAX_MESSAGE_CHARS
 from channels.answering import Fallback, as_collected, run_turn
 from channels.erase import erase_conversation
+from channels.metrics import metrics
 from channels.ratelimit import RateLimit
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class WidgetInput(InputChannel):
         self.rate_limit = rate_limit
         self.address_limit = RateLimit(rate_limit.limit * ADDRESS_FACTOR, rate_limit.window)
         self.kb = kb or load_kb()
-        self.fallback = Fallback(self.kb)
+        self.fallback = Fallback(self.kb, self.name())
 
     def origin_allowed(self, request: Request) -> Optional[str]:
         """The request's Origin if it may use the widget channel, else None."""
@@ -111,7 +112,10 @@ class WidgetInput(InputChannel):
     def _limited(self, request: Request, conversation: str) -> bool:
         by_conversation = self.rate_limit.check(conversation)
         by_address = self.address_limit.check(_client_address(request))
-        return by_conversation != "ok" or by_address != "ok"
+        limited = by_conversation != "ok" or by_address != "ok"
+        if limited:
+            metrics().limited(self.name())
+        return limited
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Preflight, webhook and erase routes."""

@@ -11,12 +11,12 @@ def main() -> None:
     """Parse arguments, build the app and serve it until interrupted."""
     parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
     parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--endpoints", type=Path, default=ROOT / "endpoints.yml")
+    parser.add_argument("--endpoints", type=Path, help="default: KYR_ENDPOINTS (endpoints.yml)")
     parser.add_argument("--credentials", type=Path, default=ROOT / "credentials.yml")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5005)
     args = parser.parse_args()
-    load_settings()
+    settings = load_settings()
     # Imported after the settings are in the environment: credentials.yml expands ${VAR}s.
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
@@ -27,7 +27,7 @@ def main() -> None:
     configure_logging_and_warnings(logging.INFO)
     configure_structlog(logging.INFO)
 
-    app = build_app(args.model, args.endpoints, args.credentials)
+    app = build_app(args.model, args.endpoints or settings.endpoints, args.credentials)
     app.run(host=args.host, port=args.port, workers=1, access_log=False)
 
 

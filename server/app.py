@@ -1,8 +1,10 @@
 """Build the Sanic app the bot serves: what `rasa run` serves, minus Rasa's HTTP API,
-plus the widget assets, a health route and security headers on every response.
+plus the widget assets, health, readiness and metrics routes and security headers on
+every response.
 
 Rasa's own HTTP API (`--enable-api`) is never part of this app: the only public
-routes are the channels of credentials.yml, /widget.js, the demo page and /health.
+routes are the channels of credentials.yml, /widget.js, the demo page, /health and
+/ready (/metrics answers this machine or a bearer token only).
 """
 
 import logging
@@ -16,6 +18,7 @@ from sanic import Sanic
 
 from server.headers import add_security_headers
 from server.site import add_site_routes
+from storage.tracker_store import harden
 
 logger = logging.getLogger(__name__)
 
@@ -28,5 +31,11 @@ def build_app(model: Path, endpoints_file: Path, credentials_file: Path) -> Sani
     add_site_routes(app)
     add_security_headers(app)
     app.register_listener(partial(load_agent_on_start, str(model), endpoints, None), "before_server_start")
+
+    async def harden_tracker_store(running: Sanic, _: object) -> None:
+        harden(running.ctx.agent.tracker_store)
+
+    # Registered after the agent loader, so it runs once the agent exists.
+    app.register_listener(harden_tracker_store, "before_server_start")
     app.register_listener(close_resources, "after_server_stop")
     return app

@@ -29,8 +29,9 @@ from bot.sms.encoding import encode
 from bot.sms.keywords import CommandReader
 from bot.sms.paging import paginate
 from bot.sms.privacy import sender_key
-from channels.answering import Fallback, run_turn
+from channels.answering import Fallback, reply_payload, run_turn
 from channels.erase import erase_conversation
+from channels.metrics import metrics
 from channels.ratelimit import RateLimit
 from channels.twilio.state import ChannelState
 
@@ -132,7 +133,7 @@ class TwilioInput(InputChannel):
     def fallback(self) -> Fallback:
         """The channel's own replies: language guess and the apology."""
         if self._fallback is None:
-            self._fallback = Fallback(self.kb)
+            self._fallback = Fallback(self.kb, self.name())
         return self._fallback
 
     def _signed(self, request: Request, params: Dict[str, str]) -> bool:
@@ -171,6 +172,7 @@ class TwilioInput(InputChannel):
             params = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
             if not self._signed(request, params):
                 self.signature_failures += 1
+                metrics().bad_signature()
                 logger.warning("twilio webhook: rejected a request without a valid signature")
                 return response.text("forbidden", status=403)
             sender, sid = params.get("From", ""), params.get("MessageSid", "")
@@ -197,6 +199,7 @@ class TwilioInput(InputChannel):
             return self._twiml(None)
         verdict = self.rate_limit.check(key)
         if verdict != "ok":
+            metrics().limited(self.name())
             language = self.fallback.language_of(body, default_language)
             return self._twiml(self._text("sms_rate_limited", language) if verdict == "notice" else None)
         if not body:
@@ -214,7 +217,7 @@ class TwilioInput(InputChannel):
         if not replies:
             return self._twiml(self.fallback.apology(body, default_language, context.get("jurisdiction")).text)
         answer = "\n\n".join(m["text"] for m in replies if m.get("text"))
-        custom: Dict[str, Any] = next((m["custom"] for m in replies if m.get("custom")), {})
+        custom = reply_payload(replies)
         if custom.get("erase"):
             self._erase(request, key)
             return self._twiml(answer)

@@ -1,0 +1,1 @@
+"""A small HTTP load balancer for running several bot server replicas on one machine."""
