@@ -35,7 +35,16 @@ def cluster(rasa_url: str, model: Path) -> Iterator[Tuple[str, processes.Topolog
     admin(f"CREATE DATABASE {database}")
     front, actions = processes.free_port(), processes.free_port()
     prefix = database.replace("_", "")  # Rasa accepts only alphanumeric lock key prefixes
-    os.environ.update({"KYR_ENDPOINTS": "deploy/endpoints.production.yml", "POSTGRES_DB": database, "REDIS_KEY_PREFIX": prefix})
+    # These tests are about correctness under concurrency, not latency: a generous answer
+    # deadline keeps a busy 2-core machine from turning slow answers into apologies.
+    settings = {
+        "KYR_ENDPOINTS": "deploy/endpoints.production.yml",
+        "POSTGRES_DB": database,
+        "REDIS_KEY_PREFIX": prefix,
+        "KYR_ANSWER_TIMEOUT": "30",
+    }
+    previous_timeout = os.environ.get("KYR_ANSWER_TIMEOUT")
+    os.environ.update(settings)
     try:
         with open(SERVER_LOG, "ab") as log:
             topology = processes.start_topology(model, front, actions, replicas=2, actions=2, output=log)
@@ -44,8 +53,10 @@ def cluster(rasa_url: str, model: Path) -> Iterator[Tuple[str, processes.Topolog
         finally:
             topology.stop()
     finally:
-        for key in ("KYR_ENDPOINTS", "POSTGRES_DB", "REDIS_KEY_PREFIX"):
+        for key in settings:
             os.environ.pop(key, None)
+        if previous_timeout is not None:
+            os.environ["KYR_ANSWER_TIMEOUT"] = previous_timeout
         admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
