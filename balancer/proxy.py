@@ -6,8 +6,9 @@ cannot hash on without scripting modules. Routing every conversation to one repl
 keeps its messages in order; Rasa's Redis lock store stays as the second guard.
 
 - strategy "conversation": consistent hashing on the conversation id, failing over to
-  the next replica on the ring when one is down; requests without an id (the widget
-  script, the demo page) go round-robin.
+  the next replica on the ring when one is down; one request per conversation at a
+  time, in arrival order; requests without an id (the widget script, the demo page)
+  go round-robin.
 - strategy "round_robin": for the stateless action servers.
 A request is retried on another replica only when it could not be delivered
 (connection refused or reset before sending), never after a replica took it, so no
@@ -48,6 +49,8 @@ class Balancer:
         self.ring = HashRing(self.backends)
         self._rotation = itertools.cycle(self.backends)
         self._down_until: Dict[str, float] = {}
+        # Per conversation: a FIFO lock and how many requests hold or wait for it.
+        self._queues: Dict[str, list] = {}
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.session: Optional[aiohttp.ClientSession] = None
 
@@ -85,10 +88,29 @@ class Balancer:
             await asyncio.sleep(CHECK_EVERY)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        """Forward one request to the first replica that takes it."""
-        assert self.session is not None
+        """Forward one request; a conversation's requests one at a time, in arrival order.
+
+        Rasa's own lock makes a replica poll once a second for a busy conversation, so
+        a burst of three messages would take seconds; queued here (FIFO), each goes out
+        the moment the previous one is answered.
+        """
         body = await request.read()
         key = conversation_key(request.headers.get("Content-Type", ""), body)
+        if key is None or self.strategy != "conversation":
+            return await self.forward(request, body, key)
+        entry = self._queues.setdefault(key, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                return await self.forward(request, body, key)
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._queues[key]
+
+    async def forward(self, request: web.Request, body: bytes, key: Optional[str]) -> web.StreamResponse:
+        """Send the request to the first replica that takes it; return its answer."""
+        assert self.session is not None
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["Host"] = request.host
         headers["X-Forwarded-For"] = request.remote or ""

@@ -17,7 +17,7 @@ import pytest
 
 from bot import processes
 from tests.integration.conftest import SERVER_LOG
-from tests.integration.test_production_stores import admin
+from tests.integration.test_production_stores import admin, events
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ PEOPLE = [
 
 
 @pytest.fixture(scope="module")
-def cluster(rasa_url: str, model: Path) -> Iterator[Tuple[str, processes.Topology]]:
+def cluster(rasa_url: str, model: Path) -> Iterator[Tuple[str, processes.Topology, str]]:
     database = f"kyr_cluster_test_{secrets.token_hex(4)}"
     admin(f"CREATE DATABASE {database}")
     front, actions = processes.free_port(), processes.free_port()
@@ -49,7 +49,7 @@ def cluster(rasa_url: str, model: Path) -> Iterator[Tuple[str, processes.Topolog
         with open(SERVER_LOG, "ab") as log:
             topology = processes.start_topology(model, front, actions, replicas=2, actions=2, output=log)
         try:
-            yield f"http://127.0.0.1:{front}", topology
+            yield f"http://127.0.0.1:{front}", topology, database
         finally:
             topology.stop()
     finally:
@@ -99,7 +99,7 @@ def converse(base: str, conversations: int, results: Dict[str, List[Tuple[int, L
 
 
 def test_concurrent_conversations_get_complete_uncrossed_replies(cluster) -> None:
-    base, _ = cluster
+    base, _, _ = cluster
     results: Dict[str, List[Tuple[int, List[Dict]]]] = {}
     converse(base, 30, results, f"load-{secrets.token_hex(3)}")
     assert len(results) == 30
@@ -114,8 +114,30 @@ def test_concurrent_conversations_get_complete_uncrossed_replies(cluster) -> Non
             assert custom["jurisdiction"] == jurisdiction, (sender, custom)
 
 
+def test_a_burst_from_one_person_is_answered_in_order_within_3_seconds(cluster) -> None:
+    """Three messages sent at once: the balancer gives all three to the conversation's
+    replica, which takes them one at a time; each question is stored with its answer."""
+    base, _, database = cluster
+    sender = f"burst-{secrets.token_hex(4)}"
+    questions = ["what is DACA?", "can I report a crime in Chicago?", "what are my rights if police stop me?"]
+    answers: Dict[int, Tuple[int, List[Dict]]] = {}
+    threads = [threading.Thread(target=lambda i=i: answers.__setitem__(i, say(base, sender, questions[i]))) for i in range(3)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    elapsed = time.monotonic() - started
+    assert [outcome(*answers[i]) for i in range(3)] == ["answered"] * 3
+    sequence = [name for kind, name in events(database, sender) if kind in ("user", "action") and name not in ("action_listen", "action_session_start")]
+    assert len(sequence) == 6 and sequence[1::2] == ["action_reply"] * 3, sequence
+    assert sorted(sequence[0::2]) == sorted(["daca", "report_crime", "rights_when_stopped"])
+    print(f"\nburst of 3: answered in {elapsed:.2f} s")
+    assert elapsed < 3
+
+
 def test_killing_a_bot_replica_costs_at_most_the_messages_it_held(cluster) -> None:
-    base, topology = cluster
+    base, topology, _ = cluster
     conversations = 20
     results: Dict[str, List[Tuple[int, List[Dict]]]] = {}
     prefix = f"kill-{secrets.token_hex(3)}"
@@ -145,7 +167,7 @@ def test_killing_a_bot_replica_costs_at_most_the_messages_it_held(cluster) -> No
 
 
 def test_killing_an_action_server_is_covered_by_the_other(cluster) -> None:
-    base, topology = cluster
+    base, topology, _ = cluster
     topology.action_servers[0].send_signal(signal.SIGKILL)
     answered = 0
     for i in range(6):
