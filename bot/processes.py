@@ -49,11 +49,11 @@ def _start(args: List[str], env: Optional[Dict[str, str]], output: Output) -> su
     )
 
 
-def start_action_server(port: int, output: Output = None) -> subprocess.Popen:
-    """The rasa-sdk action server with the actions package, bound to loopback."""
+def start_action_server(port: int, output: Output = None, env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
+    """The rasa-sdk action server with the actions package, bound to loopback. `env` adds to ours."""
     process = _start(
         [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
-        env={"SANIC_HOST": "127.0.0.1"},
+        env={"SANIC_HOST": "127.0.0.1", **(env or {})},
         output=output,
     )
     wait_until_up(f"http://127.0.0.1:{port}/health", process)

@@ -4,6 +4,7 @@ Every problem is reported with the file and the field it is in, so an organizer 
 fix a file without reading code.
 """
 
+import os
 import string
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,7 +31,8 @@ from bot.kb.model import (
 )
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
-DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "kb"
+# KYR_KB_DIR points the bot at a knowledge base kept elsewhere (the tests use it too).
+DEFAULT_ROOT = Path(os.environ.get("KYR_KB_DIR") or Path(__file__).resolve().parents[2] / "kb")
 
 # Conversation topics the dialogue code relies on (policy topics are data only).
 REQUIRED_TOPICS = (

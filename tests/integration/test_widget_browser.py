@@ -2,6 +2,7 @@
 the running bot: on the bot's demo page and embedded in another site."""
 
 import re
+import shutil
 import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -9,10 +10,11 @@ from pathlib import Path
 from typing import Dict, Iterator, List
 
 import pytest
+import yaml
 
 from bot import processes
 from bot.settings import ROOT
-from tests.integration.conftest import HOST_SITE, HOST_SITE_PORT
+from tests.integration.conftest import HOST_SITE, HOST_SITE_PORT, SERVER_LOG
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -26,6 +28,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
     "--disable-background-networking", "--disable-component-update",
 ]
+HOSTILE_MARKUP = '<img src=x onerror="window.__pwned = true">'
 ARABIC = re.compile(r"[\u0600-\u06ff]")
 # What a hostile host stylesheet does to everything it can reach.
 AGGRESSIVE_CSS = "* { all: unset !important; } div { display: none !important; } button { display: none; } body { font-size: 40px; }"
@@ -78,6 +81,32 @@ def unlisted_site(rasa_url: str) -> Iterator[str]:
     server = serve_pages(port, {"/partner.html": host_page(rasa_url, "orlando", "en")})
     yield f"http://127.0.0.1:{port}/partner.html"
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def hostile_bot(rasa_url: str, model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The bot over a copy of the knowledge base whose Chicago fact and source title
+    carry markup, with its own action server: the path a careless edit would take."""
+    kb = tmp_path_factory.mktemp("hostile") / "kb"
+    shutil.copytree(ROOT / "kb", kb)
+    path = kb / "jurisdictions" / "chicago.yml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    fact = next(f for f in doc["facts"] if f["topic"] == "police_status_questions")
+    fact["text"]["en"] = f"{HOSTILE_MARKUP} {fact['text']['en']}"
+    fact["sources"][0]["title"] = f"<b>{fact['sources'][0]['title']}</b>"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    action_port, bot_port = processes.free_port(), processes.free_port()
+    env = {"KYR_KB_DIR": str(kb), "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook"}
+    with open(SERVER_LOG, "ab") as log:
+        actions = processes.start_action_server(action_port, output=log, env=env)
+        try:
+            bot = processes.start_rasa_server(model, bot_port, output=log, env=env)
+            try:
+                yield f"http://127.0.0.1:{bot_port}"
+            finally:
+                processes.stop(bot)
+        finally:
+            processes.stop(actions)
 
 
 @pytest.fixture(scope="module")
@@ -251,29 +280,48 @@ def test_nothing_is_left_in_local_storage_or_cookies(page, context, rasa_url: st
     assert context.cookies() == []
 
 
-def test_bot_and_user_text_are_shown_as_text_and_unsafe_links_are_not_links(page, rasa_url: str) -> None:
+def test_markup_typed_by_the_person_is_shown_as_text(page, rasa_url: str) -> None:
     page.goto(f"{rasa_url}/")
     open_widget(page)
     page.evaluate("window.__pwned = false")
     ask(page, "<img src=x onerror=\"window.__pwned = true\"> hello")
     assert page.locator("kyr-chat .msg.user .text").last.inner_text().startswith("<img src=x")
-    # A knowledge-base fact that somebody filled with markup: the bot's reply is replaced
-    # on its way into the browser, to see what the widget does with it.
-    hostile = (
-        '{"messages": [{"text": "Fact <img src=x onerror=\\"window.__pwned = true\\"><b>bold</b>", "language": "en",'
-        ' "sources": [{"title": "Evil", "url": "javascript:window.__pwned=true"}, {"title": "Data", "url": "data:text/html,hi"},'
-        ' {"title": "Call us", "url": "tel:+15555550100"}]}], "erased": false}'
+    assert page.locator("kyr-chat .log img").count() == 0
+    assert page.evaluate("window.__pwned") is False
+
+
+def test_a_knowledge_base_fact_with_markup_is_shown_as_text(page, hostile_bot: str) -> None:
+    page.goto(f"{hostile_bot}/")
+    open_widget(page)
+    page.evaluate("window.__pwned = false")
+    ask(page, "can the police ask about my immigration status in Chicago?")
+    reply = last_reply(page)
+    assert HOSTILE_MARKUP in reply
+    last = page.locator("kyr-chat .msg.bot").last
+    assert last.locator("img, b").count() == 0
+    assert "<b>" in last.locator(".sources").text_content()
+    assert page.evaluate("window.__pwned") is False
+
+
+def test_links_other_than_https_tel_sms_mailto_are_not_links(page, rasa_url: str) -> None:
+    # The knowledge base's schema already refuses such URLs, so the reply is forged in
+    # the browser to see what the widget itself does with them.
+    page.goto(f"{rasa_url}/")
+    open_widget(page)
+    page.evaluate("window.__pwned = false")
+    forged = (
+        '{"messages": [{"text": "Fact", "language": "en", "sources": ['
+        '{"title": "Evil", "url": "javascript:window.__pwned=true"}, {"title": "Data", "url": "data:text/html,hi"},'
+        ' {"title": "Plain", "url": "http://example.org/"}, {"title": "Call us", "url": "tel:+15555550100"},'
+        ' {"title": "Web", "url": "https://example.org/"}]}], "erased": false}'
     )
     page.route(
         "**/webhooks/widget/webhook",
-        lambda route: route.fulfill(status=200, content_type="application/json", body=hostile, headers={"Access-Control-Allow-Origin": rasa_url}),
+        lambda route: route.fulfill(status=200, content_type="application/json", body=forged, headers={"Access-Control-Allow-Origin": rasa_url}),
     )
     ask(page, "anything")
-    assert "<img src=x" in last_reply(page)
-    last = page.locator("kyr-chat .msg.bot").last
-    assert last.locator("img, b").count() == 0
-    assert source_links(page) == ["tel:+15555550100"]
-    assert "javascript:window.__pwned=true" in last.locator(".sources").text_content()
+    assert source_links(page) == ["tel:+15555550100", "https://example.org/"]
+    assert "javascript:window.__pwned=true" in page.locator("kyr-chat .msg.bot").last.locator(".sources").text_content()
     assert page.evaluate("window.__pwned") is False
 
 
