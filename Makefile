@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 # and config again (a fresh clone, CI) reuses the trained components.
 export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/kyr-bot/rasa
 
-.PHONY: run run-cluster setup validate train test test-unit test-integration browser-deps bench lock clean
+.PHONY: run run-cluster setup validate train test test-unit test-integration browser-deps bench bench-load lock clean
 
 run: validate $(MODEL)
 	$(BIN)/kyr serve
@@ -51,6 +51,11 @@ test-unit: setup
 
 bench: $(MODEL)
 	$(BIN)/python -m bench.nlu_quality
+
+# Open-loop load on one bot replica + one action server, and on a plain `rasa init` server
+# for comparison (trained once into ~/.cache/kyr-bot/rasa-init-reference); see README.
+bench-load: $(MODEL)
+	$(BIN)/python -m bench.load
 
 lock: setup
 	{ echo "# Exact versions of every package the bot runs on (pip freeze of a working venv, Python 3.10)."; \

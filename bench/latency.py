@@ -13,14 +13,15 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 @dataclass(frozen=True)
 class Outcome:
-    """One request: when it was due, when it was answered (loop seconds), and how."""
+    """One request: when it was due, when it was answered (loop seconds), and how
+    (ok: status 200 with a message in the answer)."""
 
     kind: str
     scheduled: float
     finished: float
     ok: bool
-    status: int  # the HTTP status; 0 for a transport error or a client timeout
-    # ok: status 200 with a message in the answer
+    status: int  # the HTTP status; 0 when there was none
+    error: str = ""  # why there was no HTTP status: the client exception's name
 
     @property
     def latency(self) -> float:
@@ -52,7 +53,7 @@ def summarize(outcomes: Iterable[Outcome], offered_rate: float) -> Dict[str, Any
     errors: Dict[str, int] = {}
     for o in outcomes:
         if not o.ok:
-            key = "no reply" if o.status == 200 else str(o.status) if o.status else "transport"
+            key = o.error or ("no reply" if o.status == 200 else str(o.status))
             errors[key] = errors.get(key, 0) + 1
     return {
         "offered_rate": offered_rate,

@@ -48,14 +48,14 @@ async def run(url: str, requests: List[Request], timeout: float) -> Tuple[Dict[s
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)) as session:
 
         async def send(request: Request, due: float) -> None:
-            status, ok = 0, False
+            status, ok, error = 0, False, ""
             try:
                 async with session.post(url + request.path, data=request.body, headers=request.headers) as answer:
                     status = answer.status
                     ok = status == 200 and ANSWERED[request.kind] in await answer.read()
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                pass
-            outcomes.append(Outcome(request.kind, due, loop.time(), ok, status))
+            except (aiohttp.ClientError, asyncio.TimeoutError) as failure:
+                error = type(failure).__name__
+            outcomes.append(Outcome(request.kind, due, loop.time(), ok, status, error))
 
         start = loop.time() + LEAD_SECONDS
         tasks = []
@@ -70,7 +70,11 @@ async def run(url: str, requests: List[Request], timeout: float) -> Tuple[Dict[s
 
 def main() -> None:
     """Parse arguments, run the load, print the JSON summary."""
-    parser = argparse.ArgumentParser(prog="python -m bench.load_generator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.load_generator",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--target", choices=("kyr", "reference"), required=True)
     parser.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:5005")
     parser.add_argument("--rate", type=float, required=True, help="offered messages per second")

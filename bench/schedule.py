@@ -1,9 +1,9 @@
 """When each message of open-loop load is due, and which simulated person sends it.
 
-Arrivals come at a fixed offered rate whatever the server does: evenly spaced, or a
-Poisson process (exponential gaps) with that mean rate. Each person sends a few
-messages, about `think_seconds` apart, so a conversation continues while many others
-are under way, as on a busy day.
+Arrivals come at a fixed offered rate whatever the server does: evenly spaced, or as
+a Poisson process (random bursts and gaps) with exactly that many arrivals. Each person
+sends a few messages, about `think_seconds` apart, so a conversation continues while
+many others are under way, as on a busy day.
 """
 
 import random
@@ -21,18 +21,14 @@ class Slot:
 
 
 def arrival_times(rate: float, duration: float, poisson: bool = True, seed: int = 0) -> List[float]:
-    """Offsets in [0, duration) of arrivals at `rate` per second, evenly spaced or Poisson."""
-    if rate <= 0 or duration <= 0:
-        return []
+    """round(rate x duration) arrival offsets in [0, duration), sorted: evenly spaced, or
+    Poisson (a Poisson process conditioned on its count: uniform times, so the bursts
+    and gaps are random but the offered rate is exactly `rate`)."""
+    count = int(round(rate * duration)) if rate > 0 and duration > 0 else 0
     if not poisson:
-        return [i / rate for i in range(int(round(rate * duration)))]
+        return [i / rate for i in range(count)]
     rng = random.Random(seed)
-    times: List[float] = []
-    t = rng.expovariate(rate)
-    while t < duration:
-        times.append(t)
-        t += rng.expovariate(rate)
-    return times
+    return sorted(rng.uniform(0, duration) for _ in range(count))
 
 
 def assign_people(times: List[float], rate: float, turns: int, think_seconds: float) -> List[Slot]:

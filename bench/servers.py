@@ -94,17 +94,22 @@ def apologies(url: str) -> Optional[float]:
     """How many apologies the bot server has sent so far (from /metrics), or None."""
     try:
         with urllib.request.urlopen(f"{url}/metrics", timeout=5) as answer:
-            text = answer.read().decode("utf-8")
+            return count_apologies(answer.read().decode("utf-8"))
     except OSError:
         return None
+
+
+def count_apologies(exposition: str) -> float:
+    """The sum of kyr_fallbacks_total over the apology reasons, from Prometheus text."""
     pattern = r'^kyr_fallbacks_total\{[^}]*reason="(%s)"[^}]*\}\s+([0-9.e+]+)' % "|".join(APOLOGY_REASONS)
-    return sum(float(m.group(2)) for m in re.finditer(pattern, text, re.MULTILINE))
+    return sum(float(m.group(2)) for m in re.finditer(pattern, exposition, re.MULTILINE))
 
 
 def kyr_env(workdir: Path) -> Dict[str, str]:
     """Settings for a benchmark bot: its own stores in `workdir`, fresh secrets, no limits."""
     return {
         **QUIET_ENV,
+        "KYR_ENDPOINTS": "endpoints.yml",
         "TRACKER_SQLITE_PATH": str(workdir / "tracker.db"),
         "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
         "KYR_SENDER_HMAC_KEY": secrets.token_hex(16),
@@ -123,12 +128,10 @@ def kyr_bot(model: Path, workdir: Path, output: IO[bytes]) -> Iterator[Running]:
     """One action server and one bot server (the embedded defaults) on free ports."""
     action_port, rasa_port = processes.free_port(), processes.free_port()
     env = {**kyr_env(workdir), "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook"}
-    # The children inherit our environment (bot/processes.py adds it to theirs).
-    os.environ.update(env)
     running = Running(url=f"http://127.0.0.1:{rasa_port}", env=env)
     try:
-        running.servers.append(timed("action server", lambda: processes.start_action_server(action_port, output)))
-        running.servers.append(timed("bot server", lambda: processes.start_rasa_server(model, rasa_port, output)))
+        running.servers.append(timed("action server", lambda: processes.start_action_server(action_port, output, env=env)))
+        running.servers.append(timed("bot server", lambda: processes.start_rasa_server(model, rasa_port, output, env=env)))
         yield running
     finally:
         running.stop()
