@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
