@@ -16,9 +16,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot.compose import Composer, Reply
-from bot.dialogue import language_samples
+from bot.dialogue import default_dialogue
 from bot.kb.model import ENGLISH, KnowledgeBase
-from bot.language import LanguageDetector
 from channels.metrics import ERROR, NO_REPLY, TIMEOUT, metrics
 
 logger = logging.getLogger(__name__)
@@ -77,13 +76,11 @@ class Fallback:
     def __init__(self, kb: KnowledgeBase, channel: str) -> None:
         self.kb = kb
         self.channel = channel
-        self._detector: Optional[LanguageDetector] = None
 
     def language_of(self, text: str, default: Optional[str]) -> str:
         """The message's language if it is clear, else the channel's default, else English."""
-        if self._detector is None:
-            self._detector = LanguageDetector(language_samples(self.kb))
-        found = self._detector.detect(text)
+        # The dialogue's detector, built once per process and shared by every channel.
+        found = default_dialogue().detector.detect(text)
         if found and found.confident and found.language in self.kb.languages:
             return found.language
         return default if default in self.kb.languages else ENGLISH
