@@ -6,6 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import usage
 from actions.tracker_state import outcome_events, turn_and_state
 from bot.dialogue import default_dialogue
 
@@ -23,5 +24,7 @@ class ActionReply(Action):
         """Answer the latest message and remember city, language and any pending question."""
         turn, state = turn_and_state(tracker)
         outcome = default_dialogue().respond(turn, state)
+        confidence = ((tracker.latest_message or {}).get("intent") or {}).get("confidence")
+        usage.record(tracker.get_latest_input_channel(), turn, outcome, confidence)
         dispatcher.utter_message(text=outcome.reply.text, json_message=outcome.reply.metadata())
         return outcome_events(outcome)

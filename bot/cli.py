@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, TextIO
@@ -103,6 +104,62 @@ def cmd_kb_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb_export(args: argparse.Namespace) -> int:
+    """Write the published knowledge base (or one version of it) as YAML files."""
+    from storage.kb_versions import export_documents, live
+
+    store = live().store
+    version, documents = store.documents(args.version)
+    written = export_documents(documents, Path(args.out))
+    print(f"Wrote knowledge-base version {version} to {args.out}/ ({len(written)} files). Review with `git diff` and commit.")
+    return 0
+
+
+def cmd_kb_import(args: argparse.Namespace) -> int:
+    """Publish the YAML files as a new version (after a change made in version control)."""
+    from bot.kb.loader import KBError
+    from storage.kb_versions import live
+
+    try:
+        version = live().store.import_files(Path(args.root), args.by)
+    except KBError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    print(f"Published {args.root}/ as knowledge-base version {version}; running bots pick it up within seconds.")
+    return 0
+
+
+def cmd_kb_history(args: argparse.Namespace) -> int:
+    """List the published versions, newest first."""
+    from storage.kb_versions import live
+
+    for info in live().store.history(args.limit):
+        reviewer = f"{info.reviewed_by} ({info.reviewer_credential})" if info.reviewer_credential else info.reviewed_by
+        print(f"{info.id:>5}  {info.created_at:%Y-%m-%d %H:%M}  reviewed by {reviewer}: {info.summary}")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    """Create an organizer admin account; print the TOTP secret to add to an authenticator app."""
+    import getpass
+
+    from organizer.admin_cli import create_admin
+    from storage.organizer_db import engine
+
+    password = os.environ.get("KYR_ADMIN_PASSWORD") or getpass.getpass("Password (at least 12 characters): ")
+    try:
+        secret = create_admin(engine(), args.username, args.name or args.username, password)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"Created admin {args.username!r}. Add this secret to an authenticator app (TOTP, 6 digits, 30 s); "
+        f"it is shown only now:\n  {secret}"
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start the action server(s) and bot server(s) on localhost until interrupted."""
     from bot import processes
@@ -121,7 +178,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     topology = None
     try:
         topology = processes.start_topology(
-            settings.model, settings.rasa_port, settings.action_port, args.replicas, args.actions
+            settings.model, settings.rasa_port, settings.action_port, args.replicas, args.actions,
+            organizer_port=settings.organizer_port,
         )
         base = f"http://127.0.0.1:{settings.rasa_port}"
         if args.replicas > 1 or args.actions > 1:
@@ -130,6 +188,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"\nkyr-bot is up.\n  Demo page with the web widget: {base}/\n"
             f"  REST channel:   {base}/webhooks/rest/webhook\n"
             f"  SMS/WhatsApp:   {base}/webhooks/twilio/webhook  (try: .venv/bin/kyr sms \"hola\")\n"
+            f"  Organizer app:  http://127.0.0.1:{settings.organizer_port}/organizer/  "
+            "(first account: .venv/bin/kyr organizer create-admin <name>)\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
         )
@@ -188,6 +248,15 @@ def cmd_retention(args: argparse.Namespace) -> int:
             f"SMS state: {done} {s.seen_messages} message id(s) and {s.pending_pages} pending page(s) "
             f"past their 24-hour window; {s.opt_outs_kept} opt-out(s) kept until START."
         )
+    from storage import unanswered
+    from storage.organizer_db import engine
+
+    kept = unanswered.retention_days()
+    if report.dry_run:
+        print(f"Unanswered questions: kept {kept:g} day(s) (KYR_UNANSWERED_RETENTION_DAYS); not touched in a dry run.")
+    else:
+        removed = unanswered.delete_older_than(engine(), kept)
+        print(f"Unanswered questions: deleted {removed} older than {kept:g} day(s) (KYR_UNANSWERED_RETENTION_DAYS).")
     return 0
 
 
@@ -212,6 +281,23 @@ def build_parser() -> argparse.ArgumentParser:
     kb_validate = kb.add_parser("validate", help="check the knowledge base files")
     kb_validate.add_argument("--root", default=str(DEFAULT_ROOT), help="knowledge base folder")
     kb_validate.set_defaults(func=cmd_kb_validate)
+    kb_export = kb.add_parser("export", help="write the published knowledge base to YAML files (for version control)")
+    kb_export.add_argument("--out", default=str(DEFAULT_ROOT), help="folder to write (default: the repository's kb/)")
+    kb_export.add_argument("--version", type=int, help="an earlier published version (default: the live one)")
+    kb_export.set_defaults(func=cmd_kb_export)
+    kb_import = kb.add_parser("import", help="publish the YAML files as a new knowledge-base version")
+    kb_import.add_argument("--root", default=str(DEFAULT_ROOT), help="knowledge base folder")
+    kb_import.add_argument("--by", required=True, help="your name, recorded as publisher and reviewer")
+    kb_import.set_defaults(func=cmd_kb_import)
+    kb_history = kb.add_parser("history", help="list published knowledge-base versions")
+    kb_history.add_argument("--limit", type=int, default=20)
+    kb_history.set_defaults(func=cmd_kb_history)
+
+    organizer = sub.add_parser("organizer", help="organizer app accounts").add_subparsers(dest="organizer_command", required=True)
+    create_admin = organizer.add_parser("create-admin", help="create an admin account (asks for the password)")
+    create_admin.add_argument("username")
+    create_admin.add_argument("--name", help="display name (default: the username)")
+    create_admin.set_defaults(func=cmd_create_admin)
 
     sms = sub.add_parser("sms", help="text the running bot as Twilio would (signed), and print the reply")
     sms.add_argument("text")

@@ -5,6 +5,7 @@ other sentence from kb/messages/<language>.yml.
 """
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Dict, List, Optional
 
 from bot.kb.model import ENGLISH, NATIONAL, Contact, Fact, KnowledgeBase, LocalizedText, TranslationState
@@ -33,6 +34,7 @@ class Reply:
     menu: List[Dict[str, str]] = field(default_factory=list)  # topic choices a channel may show as buttons
     translation_states: set = field(default_factory=set)
     erase: bool = False
+    kb_version: Optional[int] = None  # the published knowledge-base version it was built from
 
     @property
     def text(self) -> str:
@@ -56,14 +58,26 @@ class Reply:
             data["menu"] = self.menu
         if self.erase:
             data["erase"] = True
+        if self.kb_version is not None:
+            data["kb_version"] = self.kb_version
         return data
 
 
 class Composer:
     """Turn knowledge-base entries into sentences in one language."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, past_review: str = "flag", today: Optional[date] = None) -> None:
+        """`past_review` is what happens to a fact past its review-by date: "flag" says so
+        next to it, "withhold" leaves it out of answers until someone re-checks it."""
         self.kb = kb
+        self.past_review = past_review
+        self.today = (today or date.today()).isoformat()
+
+    def _facts(self, jurisdiction_id: str, topic: str) -> List[Fact]:
+        facts = self.kb.facts(jurisdiction_id, topic)
+        if self.past_review == "withhold":
+            return [f for f in facts if f.review_by >= self.today]
+        return facts
 
     def _localize(self, reply: Reply, text: LocalizedText) -> str:
         rendered, state = text.render(reply.language)
@@ -85,6 +99,8 @@ class Composer:
             labels.append(self.message(reply, f"status.{fact.status}"))
         if fact.contested:
             labels.append(self.message(reply, "status.contested"))
+        if fact.review_by < self.today:
+            labels.append(self.message(reply, "status.past_review"))
         cite = self.message(reply, "fact_date_source", as_of=fact.as_of, source=source.title)
         reply.fact_ids.append(fact.id)
         for s in fact.sources:
@@ -119,7 +135,7 @@ class Composer:
         spec = self.kb.topics[topic]
         place = jurisdiction_id if jurisdiction_id and jurisdiction_id != NATIONAL else None
         reply = Reply(topic=topic, language=language, jurisdiction=place, unlisted_place=unlisted_place)
-        national = self.kb.facts(NATIONAL, topic)
+        national = self._facts(NATIONAL, topic)
         if spec.emergency:
             self._section(reply, self.message(reply, "emergency_header"), national[:MAX_NATIONAL_FACTS])
             national = []
@@ -130,13 +146,13 @@ class Composer:
             jurisdiction = self.kb.jurisdiction(place)
             name = self.place_name(place, language)
             if jurisdiction.kind == "state":
-                self._section(reply, self.message(reply, "state_header", place=name), self.kb.facts(place, topic))
+                self._section(reply, self.message(reply, "state_header", place=name), self._facts(place, topic))
             else:
-                local = self.kb.facts(place, topic)
+                local = self._facts(place, topic)
                 self._section(reply, self.message(reply, "local_header", place=name), local)
                 if jurisdiction.state:
                     state_name = self.place_name(jurisdiction.state, language)
-                    state_facts = self.kb.facts(jurisdiction.state, topic)
+                    state_facts = self._facts(jurisdiction.state, topic)
                     self._section(reply, self.message(reply, "state_header", place=state_name), state_facts)
                 if not local:
                     reply.paragraphs.append(self.message(reply, "no_local_fact", place=name))

@@ -4,17 +4,18 @@ This is the whole dialogue logic, free of Rasa: the action server turns a tracke
 a `Turn`, calls `respond`, and turns the `Outcome` back into events.
 """
 
+import os
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence
 
 from bot.compose import Composer, Reply
 from bot.jurisdiction import JurisdictionResolver
-from bot.kb.loader import load as load_kb
 from bot.kb.model import ENGLISH, KnowledgeBase
 from bot.language import LanguageDetector, requested_language
 from bot.nlu_data import examples_by_language
 from bot.text import clean, has_words, tokens
+from storage.kb_versions import live, live_knowledge_base
 
 OUT_OF_SCOPE = "out_of_scope"
 MAX_LANGUAGE_REQUEST_WORDS = 3
@@ -54,10 +55,13 @@ class Outcome:
 class Dialogue:
     """Decide the reply to each message."""
 
-    def __init__(self, kb: KnowledgeBase, detector: LanguageDetector) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, detector: LanguageDetector, kb_version: Optional[int] = None, past_review: str = "flag"
+    ) -> None:
         self.kb = kb
         self.detector = detector
-        self.composer = Composer(kb)
+        self.kb_version = kb_version
+        self.composer = Composer(kb, past_review)
         self.resolver = JurisdictionResolver(kb)
         self._language_names = {code: spec["names"] for code, spec in kb.languages.items()}
 
@@ -103,6 +107,11 @@ class Dialogue:
 
     def respond(self, turn: Turn, state: State) -> Outcome:
         """The reply to one message and the conversation state after it."""
+        outcome = self._respond(turn, state)
+        outcome.reply.kb_version = self.kb_version
+        return outcome
+
+    def _respond(self, turn: Turn, state: State) -> Outcome:
         turn = replace(turn, text=clean(turn.text or ""))
         state = self._language(turn, state)
         language = state.language or ENGLISH
@@ -203,7 +212,25 @@ def language_samples(kb: KnowledgeBase) -> Dict[str, List[str]]:
 
 
 @lru_cache(maxsize=1)
+def _detector() -> LanguageDetector:
+    # Built once per process (about 2 s): a publication changes facts, not how people write.
+    return LanguageDetector(language_samples(live_knowledge_base()))
+
+
+_current: Dict[int, Dialogue] = {}
+
+
 def default_dialogue() -> Dialogue:
-    """The dialogue over the repository's knowledge base and NLU examples, built once."""
-    kb = load_kb()
-    return Dialogue(kb, LanguageDetector(language_samples(kb)))
+    """The dialogue over the newest published knowledge base.
+
+    A publication reaches it within KYR_KB_REFRESH_SECONDS, without a restart; only
+    the composer and the place resolver are rebuilt, from the new version.
+    """
+    version, kb = live().current()
+    dialogue = _current.get(version)
+    if dialogue is None:
+        # KYR_PAST_REVIEW: "flag" facts past their review-by date in answers, or "withhold" them.
+        dialogue = Dialogue(kb, _detector(), kb_version=version, past_review=os.environ.get("KYR_PAST_REVIEW", "flag"))
+        _current.clear()
+        _current[version] = dialogue
+    return dialogue

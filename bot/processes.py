@@ -84,6 +84,13 @@ def start_balancer(port: int, backends: List[str], strategy: str, output: Output
     return process
 
 
+def start_organizer(port: int, output: Output = None, env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
+    """The organizer web app (organizer/) on loopback. `env` adds to ours."""
+    process = _start([str(BIN / "python"), "-m", "organizer", "--port", str(port)], env=env, output=output)
+    wait_until_up(f"http://127.0.0.1:{port}/organizer/login", process)
+    return process
+
+
 @dataclass
 class Topology:
     """The processes of one running bot: servers, and balancers when there are replicas."""
@@ -91,6 +98,7 @@ class Topology:
     action_servers: List[subprocess.Popen] = field(default_factory=list)
     bot_servers: List[subprocess.Popen] = field(default_factory=list)
     balancers: List[subprocess.Popen] = field(default_factory=list)
+    organizer: List[subprocess.Popen] = field(default_factory=list)
 
     @property
     def front(self) -> subprocess.Popen:
@@ -99,16 +107,26 @@ class Topology:
 
     def stop(self) -> None:
         """Stop everything, the public side first."""
-        stop(*reversed(self.balancers), *self.bot_servers, *self.action_servers)
+        stop(*self.organizer, *reversed(self.balancers), *self.bot_servers, *self.action_servers)
 
 
 def start_topology(
-    model: Path, rasa_port: int, action_port: int, replicas: int = 1, actions: int = 1, output: Output = None
+    model: Path,
+    rasa_port: int,
+    action_port: int,
+    replicas: int = 1,
+    actions: int = 1,
+    output: Output = None,
+    organizer_port: Optional[int] = None,
 ) -> Topology:
     """Action servers and bot servers, with a balancer in front of each kind when there
-    is more than one, so the public port and the action URL stay the same either way."""
+    is more than one, so the public port and the action URL stay the same either way;
+    and the organizer app if it has a port."""
     topology = Topology()
     try:
+        if organizer_port:
+            # First: it publishes the first knowledge-base version before the bot reads it.
+            topology.organizer.append(start_organizer(organizer_port, output))
         if actions == 1:
             topology.action_servers.append(start_action_server(action_port, output))
         else:

@@ -36,6 +36,8 @@ DEFAULTS = {
     # Rasa reports usage telemetry unless told not to; this bot sends nothing anywhere.
     "RASA_TELEMETRY_ENABLED": "false",
     "KYR_BIND_HOST": "127.0.0.1",
+    # The organizer app (organizer/): loopback only; put it behind HTTPS to reach it from elsewhere.
+    "ORGANIZER_PORT": "5006",
     # SMS / WhatsApp (channels/twilio): the URL Twilio calls, as Twilio sees it.
     "TWILIO_PUBLIC_BASE_URL": "http://127.0.0.1:5005",
     "TWILIO_VALIDATE_SIGNATURE": "true",
@@ -72,6 +74,7 @@ class Settings:
     model: Path
     retention_days: int
     endpoints: Path
+    organizer_port: int
 
 
 def load_settings() -> Settings:
@@ -93,6 +96,7 @@ def load_settings() -> Settings:
         model=ROOT / os.environ["KYR_MODEL"],
         retention_days=int(os.environ["KYR_RETENTION_DAYS"]),
         endpoints=ROOT / os.environ["KYR_ENDPOINTS"],
+        organizer_port=int(os.environ["ORGANIZER_PORT"]),
     )
 
 

@@ -17,6 +17,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot.compose import Composer, Reply
 from bot.dialogue import default_dialogue
+from storage.kb_versions import live_knowledge_base
 from bot.kb.model import ENGLISH, KnowledgeBase
 from channels.metrics import ERROR, NO_REPLY, TIMEOUT, metrics
 
@@ -73,9 +74,14 @@ class Fallback:
     """Replies a channel makes itself, in the language of the message it could not pass on;
     apologies are counted in the metrics as answers with the topic "service_unavailable"."""
 
-    def __init__(self, kb: KnowledgeBase, channel: str) -> None:
-        self.kb = kb
+    def __init__(self, channel: str, kb: Optional[KnowledgeBase] = None) -> None:
+        self._kb = kb
         self.channel = channel
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base it was given, else the newest published one."""
+        return self._kb or live_knowledge_base()
 
     def language_of(self, text: str, default: Optional[str]) -> str:
         """The message's language if it is clear, else the channel's default, else English."""

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bot.dialogue import OUT_OF_SCOPE
-from bot.kb.loader import load as load_kb
+from storage.kb_versions import live_knowledge_base
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 OTHER = "other"
@@ -114,5 +114,5 @@ class Metrics:
 @lru_cache(maxsize=1)
 def metrics() -> Metrics:
     """This process's metrics, labelled with the knowledge base's languages and topics."""
-    kb = load_kb()
+    kb = live_knowledge_base()
     return Metrics(kb.languages, kb.topics)

@@ -17,7 +17,6 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.kb.loader import load as load_kb
 from channels.answering import Fallback, as_collected, run_turn
 from channels.erase import erase_conversation
 
@@ -46,7 +45,7 @@ class KyrRestInput(RestInput):
     def fallback(self) -> Fallback:
         """The channel's own replies (the apology), built on first use."""
         if getattr(self, "_fallback", None) is None:
-            self._fallback = Fallback(load_kb(), self.name())
+            self._fallback = Fallback(self.name())
         return self._fallback
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -24,10 +24,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.kb.loader import load as load_kb
 from bot.kb.model import KnowledgeBase
 from bot.text import MAX_MESSAGE_CHARS
 from channels.answering import Fallback, as_collected, run_turn
+from storage.kb_versions import live_knowledge_base
 from channels.erase import erase_conversation
 from channels.metrics import metrics
 from channels.ratelimit import RateLimit
@@ -77,8 +77,13 @@ class WidgetInput(InputChannel):
         self.allowed_origins = allowed_origins
         self.rate_limit = rate_limit
         self.address_limit = RateLimit(rate_limit.limit * ADDRESS_FACTOR, rate_limit.window)
-        self.kb = kb or load_kb()
-        self.fallback = Fallback(self.kb, self.name())
+        self._kb = kb
+        self.fallback = Fallback(self.name(), kb)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base it was given, else the newest published one (new places included)."""
+        return self._kb or live_knowledge_base()
 
     def origin_allowed(self, request: Request) -> Optional[str]:
         """The request's Origin if it may use the widget channel, else None."""

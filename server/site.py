@@ -15,7 +15,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.kb.loader import load as load_kb
+from storage.kb_versions import live_knowledge_base
 from channels.erase import innermost_store
 from channels.metrics import CONTENT_TYPE, metrics
 from server.widget_bundle import WIDGET_DIR, Asset, asset, build_widget_js
@@ -86,7 +86,7 @@ def _serve(request: Request, file: Asset, headers: Dict[str, str]) -> HTTPRespon
 def add_site_routes(app: Sanic) -> None:
     """Register the routes; the widget is built once, from the knowledge base's texts."""
     files = {
-        "widget": asset(build_widget_js(load_kb()), "application/javascript; charset=utf-8"),
+        "widget": asset(build_widget_js(live_knowledge_base()), "application/javascript; charset=utf-8"),
         "demo": asset((WIDGET_DIR / "demo.html").read_text(encoding="utf-8"), "text/html; charset=utf-8"),
         "demo_css": asset((WIDGET_DIR / "demo.css").read_text(encoding="utf-8"), "text/css; charset=utf-8"),
     }

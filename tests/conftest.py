@@ -1,9 +1,16 @@
 """Shared fixtures: the real knowledge base and dialogue, built once per run."""
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# The tests' own organizers' database (published knowledge base, accounts...), seeded
+# from kb/ on first use, shared with the servers the integration tests start, and never
+# the developer's var/kyr.db.
+os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='kyr-test-db-')}/kyr.db"
 
 from bot.dialogue import Dialogue, default_dialogue
 from bot.kb.loader import DEFAULT_ROOT, load

@@ -212,3 +212,19 @@ def test_one_word_does_not_flip_an_established_language(dialogue):
         assert say(dialogue, word, "thanks_goodbye", state=state).state.language == "es"
     assert say(dialogue, "merci beaucoup pour votre aide", "thanks_goodbye", state=state).state.language == "fr"
     assert say(dialogue, "bonjou", "greet").state.language == "ht"
+
+
+def test_a_fact_past_its_review_by_date_is_flagged_or_withheld(kb) -> None:
+    from datetime import date
+
+    from bot.compose import Composer
+
+    fact = next(f for f in kb.jurisdiction("orlando").facts if f.topic == "police_status_questions" and f.level == "core")
+    later = date.fromisoformat(fact.review_by).replace(year=date.fromisoformat(fact.review_by).year + 1)
+    flag = kb.messages["status.past_review"].english
+    flagged = Composer(kb, "flag", today=later).answer("police_status_questions", "en", "orlando")
+    assert fact.id in flagged.fact_ids and flag in flagged.text
+    withheld = Composer(kb, "withhold", today=later).answer("police_status_questions", "en", "orlando")
+    assert fact.id not in withheld.fact_ids and flag not in withheld.text
+    current = Composer(kb, "flag").answer("police_status_questions", "en", "orlando")
+    assert fact.id in current.fact_ids and flag not in current.text

@@ -189,5 +189,5 @@ def test_run_turn_counts_each_outcome_and_times_it(
 def test_an_apology_is_counted_as_a_service_unavailable_answer() -> None:
     labels = {"channel": "rest", "language": "es", "topic": "service_unavailable"}
     before = value(metrics(), "kyr_messages_total", labels)
-    Fallback(load_kb(), "rest").apology("¿me puede ayudar?", "es")
+    Fallback("rest", load_kb()).apology("¿me puede ayudar?", "es")
     assert value(metrics(), "kyr_messages_total", labels) == before + 1

@@ -270,3 +270,21 @@ def test_sms_state_expires_by_its_own_windows_and_keeps_opt_outs(tmp_path):
 def test_missing_sms_state_is_not_created(tmp_path):
     assert purge_sms_state(tmp_path / "sms_state.db") is None
     assert not (tmp_path / "sms_state.db").exists()
+
+
+def test_cli_deletes_unanswered_questions_past_their_own_retention(cli_env, capsys):
+    from datetime import datetime, timedelta, timezone
+
+    import sqlalchemy as sa
+
+    from storage import unanswered
+    from storage.organizer_db import engine, unanswered as table
+
+    database = engine()
+    old = unanswered.record(database, "rest", "en", None, "old question", None, 0.2, at=datetime.now(timezone.utc) - timedelta(days=31))
+    new = unanswered.record(database, "rest", "en", None, "new question", None, 0.2)
+    assert cli.main(["retention"]) == 0
+    assert "Unanswered questions: deleted" in capsys.readouterr().out
+    with database.connect() as connection:
+        ids = {row.id for row in connection.execute(sa.select(table.c.id))}
+    assert old not in ids and new in ids

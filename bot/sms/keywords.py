@@ -19,6 +19,7 @@ class CommandReader:
     """Recognise keyword messages and numbered menu choices."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb  # the version it was built from, so a newer publication rebuilds it
         self._words: Dict[Tuple[str, ...], Command] = {}
         for language, actions in kb.sms_keywords.items():
             for action, words in actions.items():

@@ -23,7 +23,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.compose import message_text
-from bot.kb.loader import load as load_kb
+from storage.kb_versions import live_knowledge_base
 from bot.kb.model import ENGLISH, KnowledgeBase
 from bot.sms.encoding import encode
 from bot.sms.keywords import CommandReader
@@ -118,22 +118,21 @@ class TwilioInput(InputChannel):
     @property
     def kb(self) -> KnowledgeBase:
         """The knowledge base (messages, keywords, menu)."""
-        if self._kb is None:
-            self._kb = load_kb()
-        return self._kb
+        return self._kb or live_knowledge_base()
 
     @property
     def commands(self) -> CommandReader:
         """Keyword and menu-number recogniser."""
-        if self._commands is None:
-            self._commands = CommandReader(self.kb)
+        kb = self.kb
+        if self._commands is None or self._commands.kb is not kb:
+            self._commands = CommandReader(kb)
         return self._commands
 
     @property
     def fallback(self) -> Fallback:
         """The channel's own replies: language guess and the apology."""
         if self._fallback is None:
-            self._fallback = Fallback(self.kb, self.name())
+            self._fallback = Fallback(self.name(), self._kb)
         return self._fallback
 
     def _signed(self, request: Request, params: Dict[str, str]) -> bool:

@@ -96,7 +96,12 @@ def hostile_bot(rasa_url: str, model: Path, tmp_path_factory: pytest.TempPathFac
     fact["sources"][0]["title"] = f"<b>{fact['sources'][0]['title']}</b>"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     action_port, bot_port = processes.free_port(), processes.free_port()
-    env = {"KYR_KB_DIR": str(kb), "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook"}
+    env = {
+        "KYR_KB_DIR": str(kb),
+        # Its own database, so the hostile copy is what gets seeded and published.
+        "DATABASE_URL": f"sqlite:///{kb.parent / 'hostile.db'}",
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+    }
     with open(SERVER_LOG, "ab") as log:
         actions = processes.start_action_server(action_port, output=log, env=env)
         try:
