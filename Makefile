@@ -17,9 +17,10 @@ run: validate $(MODEL)
 	$(BIN)/kyr serve
 
 # The production topology on this machine: 2 bot servers and 2 action servers behind
-# balancer/, conversations in PostgreSQL and locks in Redis (see deploy/).
+# balancer/, conversations and the knowledge base in PostgreSQL, locks in Redis (see deploy/).
 run-cluster: validate $(MODEL)
-	KYR_ENDPOINTS=deploy/endpoints.production.yml $(BIN)/kyr serve --replicas 2 --actions 2
+	KYR_ENDPOINTS=deploy/endpoints.production.yml DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/kyr} \
+	  $(BIN)/kyr serve --replicas 2 --actions 2
 
 setup: $(VENV)/.installed
 

@@ -159,9 +159,14 @@ class KnowledgeBaseStore:
         if report.errors:
             raise KBError(report.errors)
         try:
-            return self.publish(documents, SEED_AUTHOR, SEED_AUTHOR, f"seeded from {root}", version_id=1)
+            version = self.publish(documents, SEED_AUTHOR, SEED_AUTHOR, f"seeded from {root}", version_id=1)
         except IntegrityError:
             return None
+        if self.engine.dialect.name == "postgresql":
+            # An explicit id does not advance PostgreSQL's sequence; the next version would get 1 again.
+            with self.engine.begin() as connection:
+                connection.execute(sa.text("SELECT setval(pg_get_serial_sequence('kb_versions', 'id'), 1)"))
+        return version
 
     def import_files(self, root: Path, actor: str) -> int:
         """Publish the YAML files as a new version (a developer's change from version control)."""

@@ -1,24 +1,46 @@
 """The published knowledge base in the database: seed, publish, restore, export, live reload,
 and the draft -> review -> published workflow on top of it."""
 
+import os
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from bot.kb.loader import DEFAULT_ROOT, KBError, read_documents, validate
 from bot.kb.model import TranslationState
 from organizer.edits import EditError, FactEdit, edit_fact, new_jurisdiction
 from organizer.workflow import IN_REVIEW, PUBLISHED, Workflow, WorkflowError
 from storage.kb_versions import SEED_AUTHOR, KnowledgeBaseStore, LiveKnowledgeBase, export_documents
-from storage.organizer_db import audit_log, engine
+from storage.organizer_db import METADATA, audit_log, engine
 
 FACT = "orlando-01"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> KnowledgeBaseStore:
-    store = KnowledgeBaseStore(engine(f"sqlite:///{tmp_path}/kyr.db"))
+POSTGRES_URL = os.environ.get("KYR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_DATABASE = "kyr_test_kb"
+
+
+def postgres_scratch() -> str:
+    """The tests' own PostgreSQL database (created if missing), every table emptied."""
+    server = make_url(POSTGRES_URL)
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        if not connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": POSTGRES_DATABASE}).scalar():
+            connection.execute(sa.text(f'CREATE DATABASE "{POSTGRES_DATABASE}"'))
+    admin.dispose()
+    url = server.set(database=POSTGRES_DATABASE).render_as_string(hide_password=False)
+    with engine(url).begin() as connection:
+        names = ", ".join(table.name for table in METADATA.sorted_tables)
+        connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY"))
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> KnowledgeBaseStore:
+    url = f"sqlite:///{tmp_path}/kyr.db" if request.param == "sqlite" else postgres_scratch()
+    store = KnowledgeBaseStore(engine(url))
     assert store.seed(DEFAULT_ROOT) == 1
     return store
 
