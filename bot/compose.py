@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Dict, List, Optional
 
+from bot.bidi import isolate_rtl
 from bot.kb.model import ENGLISH, NATIONAL, Contact, Fact, KnowledgeBase, LocalizedText, TranslationState
 
 # National core facts said when no local fact answers a topic; more are "detail".
@@ -15,8 +16,14 @@ MAX_NATIONAL_FACTS = 3
 
 
 def message_text(kb: KnowledgeBase, key: str, language: str, **params: str) -> str:
-    """One conversation message in a language (English if it is not translated)."""
-    return kb.messages[key].render(language)[0].format(**params)
+    """One conversation message in a language (English if it is not translated), ready
+    to send as plain text."""
+    return isolate_rtl(kb.messages[key].render(language)[0].format(**params), language_direction(kb, language))
+
+
+def language_direction(kb: KnowledgeBase, language: str) -> str:
+    """A language's writing direction, "ltr" or "rtl"."""
+    return str(kb.languages.get(language, {}).get("direction", "ltr"))
 
 
 @dataclass
@@ -35,11 +42,13 @@ class Reply:
     translation_states: set = field(default_factory=set)
     erase: bool = False
     kb_version: Optional[int] = None  # the published knowledge-base version it was built from
+    direction: str = "ltr"  # of the reply's language; set as the composer writes into it
 
     @property
     def text(self) -> str:
-        """The reply as one text, paragraphs separated by blank lines."""
-        return "\n\n".join(p for p in self.paragraphs if p)
+        """The reply as one text, paragraphs separated by blank lines, safe to show
+        without markup (see bot.bidi)."""
+        return isolate_rtl("\n\n".join(p for p in self.paragraphs if p), self.direction)
 
     def metadata(self) -> Dict[str, Any]:
         """The machine-readable payload sent with every reply."""
@@ -82,6 +91,8 @@ class Composer:
     def _localize(self, reply: Reply, text: LocalizedText) -> str:
         rendered, state = text.render(reply.language)
         reply.translation_states.add(state)
+        # Every reply gets its text from here, including those built in bot.dialogue.
+        reply.direction = language_direction(self.kb, reply.language)
         return rendered
 
     def message(self, reply: Reply, key: str, **params: str) -> str:

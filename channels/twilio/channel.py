@@ -22,8 +22,8 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.compose import message_text
-from storage.kb_versions import live_knowledge_base
+from bot.bidi import isolate_rtl
+from bot.compose import language_direction, message_text
 from bot.kb.model import ENGLISH, KnowledgeBase
 from bot.sms.encoding import encode
 from bot.sms.keywords import CommandReader
@@ -32,6 +32,7 @@ from bot.sms.privacy import sender_key
 from channels.answering import Fallback, reply_payload, run_turn
 from channels.erase import erase_conversation
 from channels.metrics import metrics
+from storage.kb_versions import live_knowledge_base
 from channels.ratelimit import RateLimit
 from channels.twilio.state import ChannelState
 
@@ -221,7 +222,9 @@ class TwilioInput(InputChannel):
             self._erase(request, key)
             return self._twiml(answer)
         language = str(custom.get("language") or default_language)
-        pages = paginate(answer, self._text("sms_more_hint", language)) if answer else []
+        direction = language_direction(self.kb, language)
+        # Paging breaks lines mid-sentence; each page's new lines need the RTL marks again.
+        pages = [isolate_rtl(page, direction) for page in paginate(answer, self._text("sms_more_hint", language))] if answer else []
         self.state.save_pages(key, pages[1:])
         return self._twiml(pages[0] if pages else None)
 
