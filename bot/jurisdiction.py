@@ -11,13 +11,28 @@ from difflib import SequenceMatcher
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.kb.model import NATIONAL, KnowledgeBase
-from bot.text import contains_name, needs_substring_match, tokens
+from bot.text import contains_name, fold, needs_substring_match, tokens
 
 # Words shorter than this are matched exactly only: "dc" must not match "de".
 MIN_FUZZY_LENGTH = 5
 FUZZY_THRESHOLD = 0.84
 WORD_THRESHOLD = 0.75
 MAX_NAME_TOKENS = 5
+# A city's name followed by "state" names the state, not the city: "뉴욕주 버펄로" is
+# Buffalo, New York State, and "纽约州" is New York State; neither is New York City.
+STATE_SUFFIXES = ("州", "주")
+# Korean particles that attach to a place name ("휴스턴에서": in Houston), longest first.
+KOREAN_PARTICLES = ("에서는", "에서도", "에서", "으로", "에는", "에도", "에", "로", "의", "은", "는", "이", "가", "을", "를", "도")
+MIN_HANGUL_NAME = 2
+
+
+def without_particle(name: str) -> str:
+    """A place name as the person wrote it, without a Korean particle attached to its end."""
+    for particle in KOREAN_PARTICLES:
+        stem = name[: -len(particle)]
+        if name.endswith(particle) and len(stem) >= MIN_HANGUL_NAME and all("\uac00" <= ch <= "\ud7af" for ch in stem):
+            return stem
+    return name
 
 
 @dataclass(frozen=True)
@@ -94,9 +109,22 @@ class JurisdictionResolver:
             return []
         exact = self._exact(words)
         for name, jid in self._joined:
-            if jid not in exact and contains_name(text, name):
+            if jid not in exact and self._names_joined(text, name, jid):
                 exact.append(jid)
         return exact + [jid for jid in self._fuzzy(words) if jid not in exact]
+
+    def _names_joined(self, text: str, name: str, jid: str) -> bool:
+        """Whether a name in a joined script occurs in the text as this place, not as a state named after it."""
+        if jid in self._states:
+            return contains_name(text, name)
+        folded, key = fold(text), fold(name)
+        start = folded.find(key)
+        while start >= 0:
+            # Folding decomposes Hangul syllables, so the suffixes are compared folded too.
+            if not folded.startswith(tuple(fold(suffix) for suffix in STATE_SUFFIXES), start + len(key)):
+                return True
+            start = folded.find(key, start + 1)
+        return False
 
     def match(self, text: str) -> Optional[str]:
         """The knowledge-base id of the place a text names, if any."""
@@ -122,7 +150,7 @@ class JurisdictionResolver:
             if found and found not in self._states:
                 return Resolution(jurisdiction_id=found)
             if not found and len(tokens(mention)) <= MAX_NAME_TOKENS:
-                unlisted.append(mention.strip())
+                unlisted.append(without_particle(mention.strip()))
         found = self.match(text)
         if found and found not in self._states:
             return Resolution(jurisdiction_id=found)

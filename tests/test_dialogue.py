@@ -228,3 +228,18 @@ def test_a_fact_past_its_review_by_date_is_flagged_or_withheld(kb) -> None:
     assert fact.id not in withheld.fact_ids and flag not in withheld.text
     current = Composer(kb, "flag").answer("police_status_questions", "en", "orlando")
     assert fact.id in current.fact_ids and flag not in current.text
+
+
+@pytest.mark.parametrize("text", ["뉴욕주 버펄로에서 경찰이 신분을 물어보나요", "纽约州布法罗的警察会问身份吗"])
+def test_a_state_named_after_a_city_is_not_the_city(dialogue, text):
+    assert dialogue.resolver.match(text) != "new_york_city"
+
+
+@pytest.mark.parametrize("text", ["뉴욕시 경찰이 신분을 물어보나요", "뉴욕에서 경찰이 신분을 물어보나요", "纽约的警察会问身份吗"])
+def test_the_city_itself_still_is(dialogue, text):
+    assert dialogue.resolver.match(text) == "new_york_city"
+
+
+def test_an_unlisted_korean_place_is_named_without_its_particle(dialogue):
+    found = dialogue.resolver.resolve("휴스턴에서 경찰이 신분을 물어보나요", ["휴스턴에서"])
+    assert found.unlisted_name == "휴스턴"
