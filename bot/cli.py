@@ -160,6 +160,20 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _note_unpublished_files() -> None:
+    """Say so when kb/ and the published knowledge base differ: the bot answers from the latter."""
+    from bot.kb.loader import read_documents
+    from storage.kb_versions import live
+
+    version, published = live().store.documents()
+    if read_documents(DEFAULT_ROOT)[0] != published:
+        print(
+            f"Note: {DEFAULT_ROOT} differs from the published knowledge base (version {version}), which the bot "
+            "answers from. Publish the files with `.venv/bin/kyr kb import --by NAME`, or write the published "
+            "version into them with `.venv/bin/kyr kb export`."
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start the action server(s) and bot server(s) on localhost until interrupted."""
     from bot import processes
@@ -175,6 +189,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if ensure_database(settings.endpoints):
         print("Created the PostgreSQL database for conversations.")
+    _note_unpublished_files()
     topology = None
     try:
         topology = processes.start_topology(
