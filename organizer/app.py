@@ -17,6 +17,7 @@ from collections import defaultdict, deque
 from functools import wraps
 from pathlib import Path
 from typing import Awaitable, Callable, Deque, Dict, Iterable, Optional
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.web_app import NotAppKeyWarning
@@ -118,7 +119,9 @@ def _secure_cookies(request: web.Request) -> bool:
     if os.environ.get("KYR_ORGANIZER_INSECURE_COOKIES") == "1":
         return False
     forwarded_https = request.headers.get("X-Forwarded-Proto", "").lower() == "https"
-    local_http = request.scheme == "http" and request.url.host in {h.strip("[]") for h in LOOPBACK_HOSTS}
+    # request.host, not request.url: aiohttp 3.9 with this yarl fails to build a URL from a host with a port.
+    hostname = urlsplit(f"//{request.host}").hostname or ""
+    local_http = request.scheme == "http" and hostname in {h.strip("[]") for h in LOOPBACK_HOSTS}
     return forwarded_https or not local_http
 
 

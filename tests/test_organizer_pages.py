@@ -160,3 +160,17 @@ def test_a_spreadsheet_upload_shows_its_diff_and_applies_nothing_until_published
 
     run(engine, scenario)
     assert store.latest_id() == 1  # nothing applied: a draft waits to be submitted and reviewed
+
+
+def test_cookies_are_secure_except_over_plain_http_on_this_machine(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KYR_ORGANIZER_INSECURE_COOKIES")
+
+    async def scenario(client: TestClient) -> list:
+        out = []
+        for headers in ({}, {"Host": "kyr.example.org"}, {"X-Forwarded-Proto": "https"}):
+            response = await client.get("/organizer/login", headers=headers)
+            assert response.status == 200
+            out.append("Secure" in response.headers["Set-Cookie"])
+        return out
+
+    assert run(engine, scenario) == [False, True, True]
