@@ -168,6 +168,7 @@ def test_cookies_are_secure_except_over_plain_http_on_this_machine(engine: Engin
     async def scenario(client: TestClient) -> list:
         out = []
         for headers in ({}, {"Host": "kyr.example.org"}, {"X-Forwarded-Proto": "https"}):
+            client.session.cookie_jar.clear()  # a first visit, so the CSRF cookie is set
             response = await client.get("/organizer/login", headers=headers)
             assert response.status == 200
             out.append("Secure" in response.headers["Set-Cookie"])
