@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 # and config again (a fresh clone, CI) reuses the trained components.
 export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/kyr-bot/rasa
 
-.PHONY: run run-cluster setup validate train test test-unit test-integration browser-deps bench bench-load lock clean
+.PHONY: run run-cluster setup validate train test test-unit test-integration browser-deps bench bench-load bench-cluster lock clean
 
 run: validate $(MODEL)
 	$(BIN)/kyr serve
@@ -57,6 +57,11 @@ bench: $(MODEL)
 # for comparison (trained once into ~/.cache/kyr-bot/rasa-init-reference); see README.
 bench-load: $(MODEL)
 	$(BIN)/python -m bench.load
+
+# 200 concurrent conversations of 5 turns against 2 bot and 2 action servers behind
+# balancer/ (PostgreSQL + Redis when they answer): every reply complete, in order, uncrossed.
+bench-cluster: $(MODEL)
+	$(BIN)/python -m bench.correctness
 
 lock: setup
 	{ echo "# Exact versions of every package the bot runs on (pip freeze of a working venv, Python 3.10)."; \
