@@ -86,3 +86,17 @@ def test_keywords_only_as_whole_messages(kb):
     assert reader.command("please stop asking me") is None
     assert reader.menu_choice("2") == "report_crime" and reader.menu_choice("2.") == "report_crime"
     assert reader.menu_choice("22") is None and reader.menu_choice("2 cats") is None
+
+
+def test_no_sms_page_ends_on_a_heading(kb):
+    from bot.compose import Composer
+
+    composer = Composer(kb)
+    for language in kb.languages:
+        hint = kb.messages["sms_more_hint"].render(language)[0]
+        for place in ("chicago", "miami_dade", "orlando", "new_york_city"):
+            for topic in (t.id for t in kb.topics.values() if t.kind == "policy"):
+                pages = paginate(composer.answer(topic, language, place).text, hint)
+                for page in pages[:-1]:
+                    body = page[: -len(hint)].rstrip()
+                    assert not body.endswith(":"), (language, place, topic, page)

@@ -1,7 +1,7 @@
 """Split a long reply into SMS pages of at most a few segments, at sentence ends."""
 
 import re
-from typing import List
+from typing import List, Tuple
 
 from bot.sms.encoding import encode
 
@@ -36,6 +36,20 @@ def _hard_split(piece: str, more_hint: str, max_segments: int) -> List[str]:
     return parts
 
 
+def _is_heading(line: str) -> bool:
+    return line.rstrip().endswith(":")
+
+
+def _fill(head: str, piece: str, more_hint: str, max_segments: int) -> Tuple[str, str]:
+    """The page `head` plus as much of `piece` as fits with the hint, and the rest of `piece`."""
+    tokens = re.split(r"(\s+)", piece) if " " in piece else list(piece)
+    taken = 0
+    while taken < len(tokens) and _fits(f"{head}\n{''.join(tokens[: taken + 1])}\n{more_hint}", max_segments):
+        taken += 1
+    first = "".join(tokens[:taken]).strip()
+    return (f"{head}\n{first}" if first else head), "".join(tokens[taken:]).strip()
+
+
 def paginate(text: str, more_hint: str, max_segments: int = MAX_SEGMENTS) -> List[str]:
     """Pages of at most `max_segments` segments each; all but the last end with the hint.
 
@@ -52,8 +66,20 @@ def paginate(text: str, more_hint: str, max_segments: int = MAX_SEGMENTS) -> Lis
     for piece in pieces:
         candidate = f"{current}\n{piece}" if current else piece
         if current and not _fits(f"{candidate}\n{more_hint}", max_segments):
-            pages.append(current)
-            current = piece
+            # A page never ends on a heading ("Chicago:"): the heading goes with what follows it.
+            body, _, last = current.rpartition("\n")
+            if body and _is_heading(last):
+                pages.append(body)
+                current, candidate = last, f"{last}\n{piece}"
+                if _fits(f"{candidate}\n{more_hint}", max_segments):
+                    current = candidate
+                    continue
+            if _is_heading(current):
+                page, current = _fill(current, piece, more_hint, max_segments)
+                pages.append(page)
+            else:
+                pages.append(current)
+                current = piece
         else:
             current = candidate
     pages.append(current)
