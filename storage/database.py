@@ -7,12 +7,18 @@ create it and the loser crashes; `kyr serve` calls this once, before any replica
 from pathlib import Path
 
 import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
 
 from storage.retention import tracker_store_url
 
 
 def ensure_database(endpoints_file: Path) -> bool:
-    """Create the tracker store's PostgreSQL database if missing; True if it was created."""
+    """Create the tracker store's PostgreSQL database and tables if missing; True if the
+    database was created.
+
+    The tables too: replicas starting at once on a new database race to create them, and
+    the loser logs a UniqueViolation.
+    """
     url = tracker_store_url(endpoints_file)
     if url is None or url.get_backend_name() != "postgresql" or not url.database:
         return False
@@ -22,6 +28,11 @@ def ensure_database(endpoints_file: Path) -> bool:
             exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}).scalar()
             if not exists:
                 connection.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
-            return not exists
     finally:
         engine.dispose()
+    tables = sa.create_engine(url)
+    try:
+        SQLTrackerStore.Base.metadata.create_all(tables)
+    finally:
+        tables.dispose()
+    return not exists
