@@ -174,6 +174,42 @@ def _note_unpublished_files() -> None:
         )
 
 
+def cmd_nlu_export(args: argparse.Namespace) -> int:
+    """Write the examples organizers added to data/nlu/<language>/organizer.yml."""
+    from organizer.training import export
+    from storage.organizer_db import engine
+
+    load_settings()
+    written = export(engine())
+    print(f"Wrote {len(written)} file(s): {', '.join(str(p) for p in written) or 'no examples yet'}.")
+    return 0
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    """Export the organizers' examples, check the training data, train; the running bot
+    servers load the new model by themselves (they watch the model file)."""
+    import subprocess
+
+    from bot.settings import ROOT
+
+    if cmd_nlu_export(args) != 0:
+        return 1
+    bin_dir = Path(sys.executable).parent
+    # The Makefile's training cache, so retraining reuses every component whose data did not change.
+    os.environ.setdefault("RASA_CACHE_DIRECTORY", str(Path.home() / ".cache" / "kyr-bot" / "rasa"))
+    steps = (
+        [str(bin_dir / "rasa"), "data", "validate", "--fail-on-warnings", "--quiet"],
+        [str(bin_dir / "rasa"), "train", "--fixed-model-name", "kyr", "--out", "models", "--quiet"],
+    )
+    for step in steps:
+        print(f"$ {' '.join(step[1:])}", flush=True)
+        if subprocess.run(step, cwd=ROOT).returncode != 0:
+            print("Retraining stopped: fix what is reported above; the running bot keeps its model.", file=sys.stderr)
+            return 1
+    print("Trained models/kyr.tar.gz; running bot servers load it within KYR_MODEL_WATCH_SECONDS (10) of it settling.")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start the action server(s) and bot server(s) on localhost until interrupted."""
     from bot import processes
@@ -307,6 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
     kb_history = kb.add_parser("history", help="list published knowledge-base versions")
     kb_history.add_argument("--limit", type=int, default=20)
     kb_history.set_defaults(func=cmd_kb_history)
+
+    nlu = sub.add_parser("nlu", help="training data tools").add_subparsers(dest="nlu_command", required=True)
+    nlu_export = nlu.add_parser("export", help="write organizers' examples to data/nlu/<language>/organizer.yml")
+    nlu_export.set_defaults(func=cmd_nlu_export)
+    retrain = sub.add_parser("retrain", help="export organizers' examples, validate the data, train a new model")
+    retrain.set_defaults(func=cmd_retrain)
 
     organizer = sub.add_parser("organizer", help="organizer app accounts").add_subparsers(dest="organizer_command", required=True)
     create_admin = organizer.add_parser("create-admin", help="create an admin account (asks for the password)")

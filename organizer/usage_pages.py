@@ -4,19 +4,26 @@ counts as charts. Neither holds anything that identifies a person."""
 from aiohttp import web
 from markupsafe import Markup
 
+from organizer import training
 from organizer.app import require_role
+from organizer.auth.accounts import audit
 from organizer.charts import bar_chart, line_chart
-from organizer.pages import render
+from organizer.pages import error_page, render
+from organizer.retrain import RetrainJob
 from storage import analytics, unanswered
+from storage.kb_versions import KnowledgeBaseStore
 
 DIMENSIONS = ("topic", "jurisdiction", "language", "channel")
+RETRAIN = web.AppKey("retrain", RetrainJob)
 
 
 @require_role()
 async def unanswered_page(request: web.Request) -> web.StreamResponse:
     """Unanswered questions grouped by similar text, most asked first."""
     groups = sorted(unanswered.grouped(request.app["engine"]), key=lambda g: (-g.count, g.text))
-    return render(request, "unanswered.html", groups=groups, retention=unanswered.retention_days())
+    return render(
+        request, "unanswered.html", groups=groups, retention=unanswered.retention_days(), intents=training.intents()
+    )
 
 
 @require_role("reviewer", "admin")
@@ -26,6 +33,42 @@ async def unanswered_delete(request: web.Request) -> web.StreamResponse:
     ids = [int(i) for i in str(form.get("ids", "")).split(",") if i.strip().isdigit()]
     unanswered.delete(request.app["engine"], ids)
     raise web.HTTPSeeOther("/organizer/unanswered")
+
+
+@require_role()
+async def example_submit(request: web.Request) -> web.StreamResponse:
+    """Turn an unanswered question into a training example of a topic."""
+    form = await request.post()
+    engine = request.app["engine"]
+    languages = KnowledgeBaseStore(engine).documents()[1]["languages.yml"]["languages"]
+    try:
+        training.add_example(
+            engine, str(form.get("text", "")), str(form.get("intent", "")), str(form.get("language", "")),
+            request["account"].username, languages,
+        )
+    except training.ExampleError as exc:
+        return error_page(request, 400, "Example not added", str(exc))
+    raise web.HTTPSeeOther("/organizer/training")
+
+
+@require_role()
+async def training_page(request: web.Request) -> web.StreamResponse:
+    """Examples organizers added, and retraining."""
+    return render(
+        request,
+        "training.html",
+        examples=training.listing(request.app["engine"]),
+        job=request.app[RETRAIN].status(),
+        can_retrain=request["account"].role in ("reviewer", "admin"),
+    )
+
+
+@require_role("reviewer", "admin")
+async def retrain_submit(request: web.Request) -> web.StreamResponse:
+    """Start retraining in the background (one at a time)."""
+    if request.app[RETRAIN].start():
+        audit(request.app["engine"], request["account"].username, "retrain", "NLU model")
+    raise web.HTTPSeeOther("/organizer/training")
 
 
 @require_role()
@@ -51,3 +94,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/organizer/unanswered", unanswered_page)
     app.router.add_post("/organizer/unanswered/delete", unanswered_delete)
     app.router.add_get("/organizer/analytics", analytics_page)
+    app.router.add_post("/organizer/training/examples", example_submit)
+    app.router.add_get("/organizer/training", training_page)
+    app.router.add_post("/organizer/training/retrain", retrain_submit)
+    app[RETRAIN] = RetrainJob()

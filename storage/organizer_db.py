@@ -102,6 +102,18 @@ unanswered = sa.Table(
     sa.Column("confidence", sa.Float, nullable=True),
 )
 
+nlu_examples = sa.Table(
+    "nlu_examples",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("added_by", sa.String(200), nullable=False),
+    sa.Column("language", sa.String(10), nullable=False),
+    sa.Column("intent", sa.String(100), nullable=False),
+    # Written or checked by an organizer from an unanswered question; no personal data.
+    sa.Column("text", sa.Text, nullable=False),
+)
+
 daily_counts = sa.Table(
     "daily_counts",
     METADATA,

@@ -80,7 +80,7 @@ def test_every_page_renders_for_a_reviewer(engine: Engine) -> None:
         for path in (
             "/organizer/", "/organizer/kb", "/organizer/kb/orlando", "/organizer/kb/orlando/facts/orlando-01?lang=ar",
             "/organizer/kb/new", "/organizer/drafts", "/organizer/versions", "/organizer/audit",
-            "/organizer/unanswered", "/organizer/analytics", "/organizer/kb/orlando/import",
+            "/organizer/unanswered", "/organizer/analytics", "/organizer/kb/orlando/import", "/organizer/training",
         ):
             response = await client.get(path)
             pages[path] = (response.status, await response.text())
@@ -175,3 +175,26 @@ def test_cookies_are_secure_except_over_plain_http_on_this_machine(engine: Engin
         return out
 
     assert run(engine, scenario) == [False, True, True]
+
+
+def test_an_unanswered_question_becomes_a_training_example_but_only_reviewers_retrain(engine: Engine) -> None:
+    add(engine, "eddie", "editor", ["orlando"])
+    unanswered.record(engine, "rest", "es", "orlando", "mi patron dice que va a llamar a la migra que hago", None, 0.2)
+
+    async def scenario(client: TestClient) -> tuple:
+        await signed_in(client, "eddie")
+        page = await (await client.get("/organizer/unanswered")).text()
+        assert "Add as a training example" in page
+        added = await post(
+            client, "/organizer/training/examples",
+            {"text": "mi patron dice que va a llamar a la migra que hago", "intent": "legal_help", "language": "es"},
+            "/organizer/unanswered",
+        )
+        refused = await post(client, "/organizer/training/examples", {"text": "llama al [phone]", "intent": "legal_help", "language": "es"}, "/organizer/unanswered")
+        retrain = await post(client, "/organizer/training/retrain", {}, "/organizer/training")
+        listing = await (await client.get("/organizer/training")).text()
+        return added.status, refused.status, retrain.status, listing
+
+    added, refused, retrain, listing = run(engine, scenario)
+    assert (added, refused, retrain) == (303, 400, 403)
+    assert "mi patron dice que va a llamar a la migra que hago" in listing and "Retrain now" not in listing
