@@ -168,3 +168,25 @@ def test_a_draft_that_would_break_the_knowledge_base_is_refused(store: Knowledge
     key, doc = new_jurisdiction(documents, "tampa", "city", "nowhere_state", {"en": ["Tampa"]}, [])
     with pytest.raises(KBError, match="nowhere_state"):
         flow.propose("ed", "tampa", "new city", {key: doc})
+
+
+def test_cli_exports_imports_and_lists_versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from bot import cli
+    from storage import kb_versions
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    kb_versions.live.cache_clear()
+    try:
+        assert cli.main(["kb", "export", "--out", str(tmp_path / "kb")]) == 0
+        assert read_documents(tmp_path / "kb")[0] == read_documents(DEFAULT_ROOT)[0]
+        orlando = tmp_path / "kb" / "jurisdictions" / "orlando.yml"
+        orlando.write_text(orlando.read_text(encoding="utf-8").replace("as_of: '2018-07-23'", "as_of: July 2018", 1), encoding="utf-8")
+        assert cli.main(["kb", "import", "--root", str(tmp_path / "kb"), "--by", "Dev"]) == 1
+        assert "orlando-01" in capsys.readouterr().err
+        orlando.write_text(orlando.read_text(encoding="utf-8").replace("as_of: July 2018", "as_of: '2018-07-24'", 1), encoding="utf-8")
+        assert cli.main(["kb", "import", "--root", str(tmp_path / "kb"), "--by", "Dev"]) == 0
+        assert cli.main(["kb", "history"]) == 0
+        history = capsys.readouterr().out
+        assert "    2 " in history and "reviewed by Dev: imported from" in history
+    finally:
+        kb_versions.live.cache_clear()
