@@ -46,6 +46,9 @@ DEFAULTS = {
     "KYR_SMS_RATE_LIMIT": "20/600",
     "KYR_OPERATOR_NAME": "a community organization",
     "KYR_OPERATOR_CONTACT": "",
+    # Bot servers check their model file this often and load a retrained one without a
+    # restart (server/model_watch.py); 0 turns it off.
+    "KYR_MODEL_WATCH_SECONDS": "10",
     # Seconds a channel waits for an answer before it sends the apology (channels/answering.py).
     "KYR_ANSWER_TIMEOUT": "5",
     # Web widget (channels/widget.py): sites allowed to embed it, and its per-client limit.

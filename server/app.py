@@ -17,6 +17,7 @@ from rasa.core.utils import AvailableEndpoints
 from sanic import Sanic
 
 from server.headers import add_security_headers
+from server.model_watch import watch_model
 from server.site import add_site_routes
 from storage.tracker_store import harden
 
@@ -37,5 +38,7 @@ def build_app(model: Path, endpoints_file: Path, credentials_file: Path) -> Sani
 
     # Registered after the agent loader, so it runs once the agent exists.
     app.register_listener(harden_tracker_store, "before_server_start")
+    # A new model replaces only the agent's processor, so the hardened store stays in use.
+    watch_model(app, model)
     app.register_listener(close_resources, "after_server_stop")
     return app

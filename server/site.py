@@ -18,6 +18,7 @@ from sanic.response import HTTPResponse
 from storage.kb_versions import live_knowledge_base
 from channels.erase import innermost_store
 from channels.metrics import CONTENT_TYPE, metrics
+from server.model_watch import describe
 from server.widget_bundle import WIDGET_DIR, Asset, asset, build_widget_js
 
 logger = logging.getLogger(__name__)
@@ -104,10 +105,11 @@ def add_site_routes(app: Sanic) -> None:
         return _serve(request, files["demo_css"], PAGE_HEADERS)
 
     @app.get("/health")
-    async def health(_: Request) -> HTTPResponse:
+    async def health(request: Request) -> HTTPResponse:
         # Liveness: the process serves requests. Listeners load the agent before the
-        # server accepts connections, so an answer here also means the model is loaded.
-        return response.json({"status": "ok"})
+        # server accepts connections, so an answer here also means the model is loaded;
+        # "model" says which one, since when, and whether a newer one is loading.
+        return response.json({"status": "ok", "model": describe(request.app)})
 
     @app.get("/ready")
     async def ready(request: Request) -> HTTPResponse:
