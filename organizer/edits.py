@@ -107,6 +107,37 @@ def edit_fact(documents: Documents, edit: FactEdit) -> Tuple[str, Dict[str, Any]
     return key, doc
 
 
+# What an organizer-written fact cites instead of entries of the project's reference fact pack.
+ORGANIZER_REFERENCE = "organizer-app"
+
+
+def new_fact(documents: Documents, jurisdiction_id: str, topic: str, level: str, edit: FactEdit) -> Tuple[str, Dict[str, Any]]:
+    """Add a fact (English text, sources, dates) to a jurisdiction, with the next free id."""
+    key = jurisdiction_key(jurisdiction_id)
+    if key not in documents:
+        raise EditError(f"no jurisdiction {jurisdiction_id!r}")
+    text = " ".join(edit.text.split())
+    if not text:
+        raise EditError("the text is empty")
+    doc = copy.deepcopy(documents[key])
+    taken = {int(m.group(1)) for f in doc["facts"] if (m := re.fullmatch(rf"{jurisdiction_id}-(\d+)", f["id"]))}
+    fact_id = f"{jurisdiction_id}-{max(taken, default=0) + 1:02d}"
+    fact: Dict[str, Any] = {
+        "id": fact_id,
+        "topic": topic,
+        "level": level,
+        "status": edit.status or "current",
+        "as_of": (edit.as_of or "").strip(),
+        "last_verified": (edit.last_verified or "").strip(),
+        "review_by": (edit.review_by or "").strip(),
+        "reference": [ORGANIZER_REFERENCE],
+        "sources": parse_sources(edit.sources or ""),
+        "text": {"en": text},
+    }
+    doc["facts"].append(fact)
+    return key, doc
+
+
 def approve_translation(documents: Documents, fact_id: str, language: str) -> Tuple[str, Dict[str, Any]]:
     """Mark a fact's machine translation as reviewed, unchanged (a fluent reader approved it)."""
     key = jurisdiction_key(jurisdiction_of_fact(documents, fact_id))

@@ -24,6 +24,7 @@ from organizer.edits import (
     edit_names,
     format_sources,
     jurisdiction_key,
+    new_fact,
     new_jurisdiction,
     split_names,
 )
@@ -95,6 +96,7 @@ async def jurisdiction_page(request: web.Request) -> web.StreamResponse:
         coverage=coverage(kb, place),
         can_edit=may_edit(request["account"], jid),
         names={lang: ", ".join(place.names.get(lang, ())) for lang in kb.languages},
+        policy_topics=[t.id for t in kb.topics.values() if t.kind == "policy"],
         aliases=", ".join(place.aliases),
     )
 
@@ -158,6 +160,31 @@ async def fact_submit(request: web.Request) -> web.StreamResponse:
         context = _fact_context(kb, documents, jid, fact_id, language)
         context["current_text"] = edit.text
         return render(request, "kb_fact.html", status=400, jurisdiction=jid, languages=list(kb.languages), can_edit=True, problems=_problems(exc), **context)
+
+
+@require_role()
+async def fact_new_submit(request: web.Request) -> web.StreamResponse:
+    """Propose a new fact for a jurisdiction (in English; translations follow)."""
+    _, documents, _ = _published(request)
+    jid = request.match_info["jurisdiction"]
+    if not may_edit(request["account"], jid):
+        return _refuse(request, jid)
+    form = await request.post()
+    edit = FactEdit(
+        fact_id="",
+        language=ENGLISH,
+        text=str(form.get("text", "")),
+        sources=str(form.get("sources", "")),
+        as_of=str(form.get("as_of", "")),
+        last_verified=str(form.get("last_verified", "")),
+        review_by=str(form.get("review_by", "")),
+        status=str(form.get("status", "")),
+    )
+    try:
+        key, changed = new_fact(documents, jid, str(form.get("topic", "")), str(form.get("level", "core")), edit)
+        return _propose(request, jid, f"{jid}: new fact on {form.get('topic')}", {key: changed})
+    except (EditError, KBError) as exc:
+        return error_page(request, 400, "Fact not added", "; ".join(_problems(exc)))
 
 
 @require_role()
@@ -358,6 +385,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/organizer/kb/{jurisdiction}", jurisdiction_page)
     app.router.add_post("/organizer/kb/{jurisdiction}/names", names_submit)
     app.router.add_post("/organizer/kb/{jurisdiction}/contacts", contact_submit)
+    app.router.add_post("/organizer/kb/{jurisdiction}/facts", fact_new_submit)
     app.router.add_get("/organizer/kb/{jurisdiction}/facts/{fact}", fact_form)
     app.router.add_post("/organizer/kb/{jurisdiction}/facts/{fact}", fact_submit)
     app.router.add_post("/organizer/kb/{jurisdiction}/facts/{fact}/approve", approve_translation_submit)

@@ -190,3 +190,19 @@ def test_cli_exports_imports_and_lists_versions(tmp_path: Path, monkeypatch: pyt
         assert "    2 " in history and "reviewed by Dev: imported from" in history
     finally:
         kb_versions.live.cache_clear()
+
+
+def test_a_new_fact_gets_the_next_id_and_publishes(store: KnowledgeBaseStore) -> None:
+    from organizer.edits import new_fact
+
+    _, documents = store.documents()
+    edit = FactEdit("", "en", "Tampa police do not ask about status.", sources="Tampa PD policy | https://example.org/tpd", as_of="2026-01", last_verified="2026-11-01", review_by="2027-05-01")
+    key, doc = new_fact(documents, "orlando", "police_status_questions", "core", edit)
+    assert doc["facts"][-1]["id"] == "orlando-07" and doc["facts"][-1]["reference"] == ["organizer-app"]
+    key, tampa = new_jurisdiction(documents, "tampa", "city", "florida", {"en": ["Tampa"]}, [])
+    _, tampa = new_fact({**documents, key: tampa}, "tampa", "police_status_questions", "core", edit)
+    version = store.publish({**documents, key: tampa}, "ed", "rev", "tampa")
+    kb = LiveKnowledgeBase(store).current()[1]
+    assert store.latest_id() == version and [f.id for f in kb.facts("tampa", "police_status_questions")] == ["tampa-01"]
+    with pytest.raises(EditError):
+        new_fact(documents, "orlando", "daca", "core", FactEdit("", "en", "x", sources=""))
