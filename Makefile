@@ -11,7 +11,7 @@ export RASA_TELEMETRY_ENABLED ?= false
 # and config again (a fresh clone, CI) reuses the trained components.
 export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/kyr-bot/rasa
 
-.PHONY: run run-cluster setup validate train test test-unit test-integration browser-deps bench bench-load bench-cluster lock clean
+.PHONY: run run-cluster setup validate train test test-unit test-integration browser-deps bench bench-load bench-cluster bench-faults lock clean
 
 run: validate $(MODEL)
 	$(BIN)/kyr serve
@@ -62,6 +62,11 @@ bench-load: $(MODEL)
 # balancer/ (PostgreSQL + Redis when they answer): every reply complete, in order, uncrossed.
 bench-cluster: $(MODEL)
 	$(BIN)/python -m bench.correctness
+
+# Issue #7's fault tests under open-loop load on that topology: a bot replica killed,
+# PostgreSQL restarted (as root), the action servers and Redis stopped; see bench/faults.py.
+bench-faults: $(MODEL)
+	$(BIN)/python -m bench.faults
 
 lock: setup
 	{ echo "# Exact versions of every package the bot runs on (pip freeze of a working venv, Python 3.10)."; \

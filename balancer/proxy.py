@@ -132,8 +132,8 @@ class Balancer:
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, asyncio.TimeoutError):
                 # Delivered, and the replica died or stalled while holding it.
                 self.mark_down(backend)
-                return web.json_response({"error": "the bot could not answer; please try again"}, status=502)
-        return web.json_response({"error": "no bot server is available"}, status=503)
+                return web.json_response({"error": "the server could not answer; please try again"}, status=502)
+        return web.json_response({"error": "no server behind this balancer is available"}, status=503)
 
 
 def build_app(backends: Iterable[str], strategy: str) -> web.Application:

@@ -1,5 +1,6 @@
 """Settings read once from the environment, with .env (python-dotenv) filling gaps."""
 
+import math
 import os
 import secrets
 from dataclasses import dataclass
@@ -91,6 +92,10 @@ def load_settings() -> Settings:
     load_dotenv(LOCAL_SECRETS, override=False)
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
+    # How long a conversation's lock ticket stays valid (Rasa's default: 60 s). A replica
+    # killed while holding one blocks that person until it expires; a turn never outlives
+    # KYR_ANSWER_TIMEOUT (the channel cancels it), so twice that, at least 10 s.
+    os.environ.setdefault("TICKET_LOCK_LIFETIME", str(max(10, math.ceil(2 * float(os.environ["KYR_ANSWER_TIMEOUT"])))))
     return Settings(
         rasa_port=int(os.environ["RASA_PORT"]),
         action_port=int(os.environ["ACTION_PORT"]),

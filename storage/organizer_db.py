@@ -13,6 +13,7 @@ from typing import Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from bot.settings import ROOT
 
@@ -146,7 +147,12 @@ def engine(url: Optional[str] = None) -> Engine:
     else:
         # Small pool: every replica holds one, and PostgreSQL's limit is shared (see SQL_POOL_SIZE).
         created = sa.create_engine(url, pool_size=2, max_overflow=3, pool_pre_ping=True)
-    METADATA.create_all(created)
+    try:
+        METADATA.create_all(created)
+    except (IntegrityError, ProgrammingError):
+        # Another process (a second replica starting at the same moment) created a table
+        # between the check and the CREATE; it exists now, which is all that matters.
+        METADATA.create_all(created)
     return created
 
 
