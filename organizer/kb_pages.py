@@ -132,6 +132,12 @@ async def fact_form(request: web.Request) -> web.StreamResponse:
     return render(request, "kb_fact.html", jurisdiction=jid, languages=list(kb.languages), can_edit=may_edit(request["account"], jid), problems=[], **context)
 
 
+def _fact_edit(form: Any, fact_id: str, language: str) -> FactEdit:
+    """A fact edit as the fact forms send it."""
+    fields = ("text", "sources", "as_of", "last_verified", "review_by", "status")
+    return FactEdit(fact_id=fact_id, language=language, **{name: str(form.get(name, "")) for name in fields})
+
+
 @require_role()
 async def fact_submit(request: web.Request) -> web.StreamResponse:
     """Turn a fact edit into a draft submitted for review."""
@@ -141,16 +147,7 @@ async def fact_submit(request: web.Request) -> web.StreamResponse:
         return _refuse(request, jid)
     form = await request.post()
     language = str(form.get("language", ENGLISH))
-    edit = FactEdit(
-        fact_id=fact_id,
-        language=language,
-        text=str(form.get("text", "")),
-        sources=str(form.get("sources", "")),
-        as_of=str(form.get("as_of", "")),
-        last_verified=str(form.get("last_verified", "")),
-        review_by=str(form.get("review_by", "")),
-        status=str(form.get("status", "")),
-    )
+    edit = _fact_edit(form, fact_id, language)
     try:
         key, changed = edit_fact(documents, edit)
         if changed["id"] != jid:
@@ -170,16 +167,7 @@ async def fact_new_submit(request: web.Request) -> web.StreamResponse:
     if not may_edit(request["account"], jid):
         return _refuse(request, jid)
     form = await request.post()
-    edit = FactEdit(
-        fact_id="",
-        language=ENGLISH,
-        text=str(form.get("text", "")),
-        sources=str(form.get("sources", "")),
-        as_of=str(form.get("as_of", "")),
-        last_verified=str(form.get("last_verified", "")),
-        review_by=str(form.get("review_by", "")),
-        status=str(form.get("status", "")),
-    )
+    edit = _fact_edit(form, "", ENGLISH)
     try:
         key, changed = new_fact(documents, jid, str(form.get("topic", "")), str(form.get("level", "core")), edit)
         return _propose(request, jid, f"{jid}: new fact on {form.get('topic')}", {key: changed})

@@ -16,9 +16,8 @@ from bot import processes
 from organizer.auth.accounts import create_account
 from storage.organizer_db import engine
 from tests.integration.conftest import SERVER_LOG
-from tests.integration.test_widget_browser import CHROMIUM, CHROMIUM_ARGS, serious_violations
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+# The widget tests' Chromium (a module-scoped fixture: each module gets its own browser).
+from tests.integration.test_widget_browser import browser, serious_violations  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -54,16 +53,6 @@ def secrets(organizer_url: str) -> Dict[str, str]:
         _, secret = create_account(database, username, username.title(), role, PASSWORD, places, credential, "test")
         out[username] = secret or ""
     return out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: `apt-get install chromium` (make test does this as root)")
-    with playwright_api.sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module")
