@@ -455,6 +455,43 @@ async def account_jurisdictions(request: web.Request) -> web.StreamResponse:
     return await _change_account(request, lambda engine, id_, actor: accounts.set_jurisdictions(engine, id_, ids, actor))
 
 
+@require_role("admin")
+async def account_password(request: web.Request) -> web.StreamResponse:
+    """POST /organizer/accounts/{id}/password: an admin sets a new password (the person
+    forgot theirs); the account is signed out everywhere."""
+    password = _field(await request.post(), "password")
+    try:
+        return await _change_account(request, lambda engine, id_, actor: accounts.set_password(engine, id_, password, actor))
+    except PasswordTooShort as error:
+        return _accounts_page(request, status=400, error=str(error))
+
+
+@require_role()
+async def own_password_form(request: web.Request) -> web.StreamResponse:
+    """GET /organizer/account/password: change one's own password."""
+    return render(request, "password.html", error=None, done=False)
+
+
+@require_role()
+async def own_password_submit(request: web.Request) -> web.StreamResponse:
+    """POST /organizer/account/password: the current password, then the new one twice;
+    every other session of the account is signed out."""
+    form = await request.post()
+    account = request["account"]
+    engine = request.app["engine"]
+    current, new, again = (_field(form, name) for name in ("current", "new", "again"))
+    if await asyncio.to_thread(accounts.authenticate, engine, account.username, current) is None:
+        return render(request, "password.html", status=400, error="The current password is not right.", done=False)
+    if new != again:
+        return render(request, "password.html", status=400, error="The two new passwords differ.", done=False)
+    token = request.cookies.get(sessions.COOKIE_NAME, "")
+    try:
+        await asyncio.to_thread(accounts.set_password, engine, account.id, new, account.username, sessions.token_hash(token))
+    except PasswordTooShort as error:
+        return render(request, "password.html", status=400, error=str(error), done=False)
+    return render(request, "password.html", error=None, done=True)
+
+
 def add_routes(app: web.Application) -> None:
     """Sign-in, sign-out, home, accounts and the stylesheet."""
     app.router.add_get("/organizer", to_home)
@@ -469,6 +506,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(ACCOUNTS_PATH + r"/{id:\d+}/disable", account_disable)
     app.router.add_post(ACCOUNTS_PATH + r"/{id:\d+}/enable", account_enable)
     app.router.add_post(ACCOUNTS_PATH + r"/{id:\d+}/jurisdictions", account_jurisdictions)
+    app.router.add_post(ACCOUNTS_PATH + r"/{id:\d+}/password", account_password)
+    app.router.add_get("/organizer/account/password", own_password_form)
+    app.router.add_post("/organizer/account/password", own_password_submit)
     app.router.add_static(STATIC_PREFIX, STATIC_DIR)
 
 

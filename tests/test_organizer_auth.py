@@ -329,3 +329,43 @@ def test_signing_out_ends_the_session(engine: Engine) -> None:
         assert replayed.status == 303 and replayed.headers["Location"] == "/organizer/login"
 
     run(engine, scenario)
+
+
+def test_a_password_change_needs_the_current_one_and_signs_out_other_sessions(engine: Engine) -> None:
+    add(engine, "eddie", "editor")
+
+    async def elsewhere(client: TestClient) -> None:
+        await sign_in(client, "eddie")
+
+    run(engine, elsewhere)
+    sessions_before = len(session_rows(engine))
+
+    async def scenario(client: TestClient) -> tuple:
+        await sign_in(client, "eddie")
+        token = await csrf_of(client, "/organizer/account/password")
+        wrong = await client.post("/organizer/account/password", data={"current": "nope", "new": "a new long passphrase", "again": "a new long passphrase", "csrf_token": token})
+        short = await client.post("/organizer/account/password", data={"current": PASSWORD, "new": "short", "again": "short", "csrf_token": token})
+        done = await client.post("/organizer/account/password", data={"current": PASSWORD, "new": "a new long passphrase", "again": "a new long passphrase", "csrf_token": token})
+        still_in = await client.get("/organizer/", allow_redirects=False)
+        return wrong.status, short.status, done.status, still_in.status
+
+    assert run(engine, scenario) == (400, 400, 200, 200)
+    assert sessions_before == 1 and len(session_rows(engine)) == 1  # the other session is gone
+    assert accounts.authenticate(engine, "eddie", "a new long passphrase") is not None
+    assert accounts.authenticate(engine, "eddie", PASSWORD) is None
+
+
+def test_an_admin_sets_a_new_password_for_someone_who_forgot_theirs(engine: Engine) -> None:
+    secret = add(engine, "ada", "admin")
+    add(engine, "eddie", "editor")
+    eddie = next(a for a in accounts.list_accounts(engine) if a.username == "eddie")
+
+    async def scenario(client: TestClient) -> int:
+        await sign_in(client, "ada")
+        await enter_code(client, pyotp.TOTP(secret).now())
+        token = await csrf_of(client, "/organizer/accounts")
+        response = await client.post(f"/organizer/accounts/{eddie.id}/password", data={"password": "temporary passphrase 1", "csrf_token": token}, allow_redirects=False)
+        return response.status
+
+    assert run(engine, scenario) == 303
+    assert accounts.authenticate(engine, "eddie", "temporary passphrase 1") is not None

@@ -227,3 +227,18 @@ def set_jurisdictions(engine: Engine, account_id: int, jurisdictions: Iterable[s
     account = get(engine, account_id)
     assert account is not None
     return account
+
+
+def set_password(engine: Engine, account_id: int, password: str, actor: str, keep_session: Optional[str] = None) -> None:
+    """Replace an account's password and sign it out everywhere except `keep_session`
+    (the token hash of the session that made the change, if it is the account's own)."""
+    passwords.check_length(password)
+    hashed = passwords.hash_password(password)
+    with engine.begin() as connection:
+        row = _require(connection, account_id)
+        connection.execute(organizer_users.update().where(organizer_users.c.id == account_id).values(password_hash=hashed))
+        others = organizer_sessions.delete().where(organizer_sessions.c.user_id == account_id)
+        if keep_session:
+            others = others.where(organizer_sessions.c.token_hash != keep_session)
+        connection.execute(others)
+        _audit(connection, actor, "password_changed", row.username)
