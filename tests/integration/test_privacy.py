@@ -64,3 +64,30 @@ def test_sms_text_and_phone_number_never_reach_the_logs(sms, server_log):
     log = server_log.read_text(encoding="utf-8", errors="replace")
     assert marker not in log
     assert "9876543" not in log
+
+
+def test_what_the_bot_could_not_answer_reaches_organizers_scrubbed_and_counted(send):
+    import os
+
+    import sqlalchemy as sa
+
+    from storage.organizer_db import daily_counts, engine, unanswered
+
+    marker = f"qz{uuid.uuid4().hex[:6]}"
+    reply = send(uuid.uuid4().hex, f"my name is Maria Lopez call me at 407-555-0134 about the {marker} bakery recipe")
+    assert reply["custom"]["topic"] == "out_of_scope"
+    database = engine(os.environ["DATABASE_URL"])
+    deadline = time.monotonic() + 10
+    rows = []
+    while not rows and time.monotonic() < deadline:
+        with database.connect() as connection:
+            rows = [r.text for r in connection.execute(sa.select(unanswered.c.text)) if marker in r.text]
+        time.sleep(0.2)
+    assert len(rows) == 1, "the unanswered question was not kept"
+    assert "[phone]" in rows[0] and "[name]" in rows[0]
+    assert "407" not in rows[0] and "Maria" not in rows[0] and "Lopez" not in rows[0]
+    with database.connect() as connection:
+        counted = connection.execute(
+            sa.select(sa.func.sum(daily_counts.c.count)).where(daily_counts.c.fallback.is_(True), daily_counts.c.channel == "rest")
+        ).scalar()
+    assert counted and counted >= 1
