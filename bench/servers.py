@@ -111,6 +111,8 @@ def kyr_env(workdir: Path) -> Dict[str, str]:
         **QUIET_ENV,
         "KYR_ENDPOINTS": "endpoints.yml",
         "TRACKER_SQLITE_PATH": str(workdir / "tracker.db"),
+        # The knowledge base and usage counts too: never the developer's var/kyr.db.
+        "DATABASE_URL": f"sqlite:///{workdir / 'kyr.db'}",
         "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
         "KYR_SENDER_HMAC_KEY": secrets.token_hex(16),
         "TWILIO_PUBLIC_BASE_URL": PUBLIC_BASE_URL,

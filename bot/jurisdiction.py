@@ -11,7 +11,7 @@ from difflib import SequenceMatcher
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.kb.model import NATIONAL, KnowledgeBase
-from bot.text import contains_name, fold, needs_substring_match, tokens
+from bot.text import fold, needs_substring_match, tokens
 
 # Words shorter than this are matched exactly only: "dc" must not match "de".
 MIN_FUZZY_LENGTH = 5
@@ -21,6 +21,8 @@ MAX_NAME_TOKENS = 5
 # A city's name followed by "state" names the state, not the city: "뉴욕주 버펄로" is
 # Buffalo, New York State, and "纽约州" is New York State; neither is New York City.
 STATE_SUFFIXES = ("州", "주")
+# Folding decomposes Hangul syllables, so the suffixes are compared folded too.
+_FOLDED_STATE_SUFFIXES = tuple(fold(suffix) for suffix in STATE_SUFFIXES)
 # Korean particles that attach to a place name ("휴스턴에서": in Houston), longest first.
 KOREAN_PARTICLES = ("에서는", "에서도", "에서", "으로", "에는", "에도", "에", "로", "의", "은", "는", "이", "가", "을", "를", "도")
 MIN_HANGUL_NAME = 2
@@ -57,17 +59,19 @@ class JurisdictionResolver:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self._names: Dict[Tuple[str, ...], str] = {}
-        self._joined: List[Tuple[str, str]] = []  # names in scripts matched inside words
+        joined: List[Tuple[str, str]] = []  # names in scripts matched inside words
         self._states = {p.id for p in kb.jurisdictions.values() if p.kind == "state"}
         for place in kb.jurisdictions.values():
             if place.id == NATIONAL:
                 continue
             for name in place.all_names():
                 if needs_substring_match(name):
-                    self._joined.append((name, place.id))
+                    joined.append((name, place.id))
                 elif tokens(name):
                     self._names[tuple(tokens(name))] = place.id
-        self._joined.sort(key=lambda item: -len(item[0]))
+        joined.sort(key=lambda item: -len(item[0]))
+        # Folded once here: every message is compared with a few hundred of them.
+        self._joined = [(fold(name), jid) for name, jid in joined]
         self._longest = max((len(k) for k in self._names), default=1)
 
     def _exact(self, words: Sequence[str]) -> List[str]:
@@ -108,20 +112,20 @@ class JurisdictionResolver:
         if not words:
             return []
         exact = self._exact(words)
-        for name, jid in self._joined:
-            if jid not in exact and self._names_joined(text, name, jid):
+        folded = fold(text)
+        for key, jid in self._joined:
+            if jid not in exact and self._names_joined(folded, key, jid):
                 exact.append(jid)
         return exact + [jid for jid in self._fuzzy(words) if jid not in exact]
 
-    def _names_joined(self, text: str, name: str, jid: str) -> bool:
-        """Whether a name in a joined script occurs in the text as this place, not as a state named after it."""
+    def _names_joined(self, folded: str, key: str, jid: str) -> bool:
+        """Whether a folded name in a joined script occurs in the folded text as this place,
+        not as a state named after it."""
         if jid in self._states:
-            return contains_name(text, name)
-        folded, key = fold(text), fold(name)
+            return key in folded
         start = folded.find(key)
         while start >= 0:
-            # Folding decomposes Hangul syllables, so the suffixes are compared folded too.
-            if not folded.startswith(tuple(fold(suffix) for suffix in STATE_SUFFIXES), start + len(key)):
+            if not folded.startswith(_FOLDED_STATE_SUFFIXES, start + len(key)):
                 return True
             start = folded.find(key, start + 1)
         return False
