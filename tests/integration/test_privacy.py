@@ -74,7 +74,7 @@ def test_what_the_bot_could_not_answer_reaches_organizers_scrubbed_and_counted(s
     from storage.organizer_db import daily_counts, engine, unanswered
 
     marker = f"qz{uuid.uuid4().hex[:6]}"
-    reply = send(uuid.uuid4().hex, f"my name is Maria Lopez call me at 407-555-0134 about the {marker} bakery recipe")
+    reply = send(uuid.uuid4().hex, f"my name is Maria Lopez, 407-555-0134, what is the best pizza topping {marker}")
     assert reply["custom"]["topic"] == "out_of_scope"
     database = engine(os.environ["DATABASE_URL"])
     deadline = time.monotonic() + 10
