@@ -160,12 +160,23 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _published_problems() -> List[str]:
+    """Problems of the published knowledge base under this version of the code (seeding it first)."""
+    from storage.kb_versions import KnowledgeBaseStore
+    from storage.organizer_db import engine
+
+    store = KnowledgeBaseStore(engine())
+    store.seed(DEFAULT_ROOT)
+    return store.problems()
+
+
 def _note_unpublished_files() -> None:
     """Say so when kb/ and the published knowledge base differ: the bot answers from the latter."""
     from bot.kb.loader import read_documents
     from storage.kb_versions import live
 
-    version, published = live().store.documents()
+    store = live().store
+    version, published = store.documents()
     if read_documents(DEFAULT_ROOT)[0] != published:
         print(
             f"Note: {DEFAULT_ROOT} differs from the published knowledge base (version {version}), which the bot "
@@ -225,6 +236,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if ensure_database(settings.endpoints):
         print("Created the PostgreSQL database for conversations.")
+    problems = _published_problems()
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(
+            "The published knowledge base does not pass this version's checks, so the bot cannot answer from it. "
+            "Publish kb/ (which does) with `.venv/bin/kyr kb import --by NAME`, or fix the above in the organizer app.",
+            file=sys.stderr,
+        )
+        return 1
     _note_unpublished_files()
     topology = None
     try:

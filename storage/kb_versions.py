@@ -168,6 +168,12 @@ class KnowledgeBaseStore:
                 connection.execute(sa.text("SELECT setval(pg_get_serial_sequence('kb_versions', 'id'), 1)"))
         return version
 
+    def problems(self) -> List[str]:
+        """What the live version fails of this code's checks (a newer release may require a
+        message or field that a version published under an older one lacks); [] if none."""
+        _, documents = self.documents()
+        return validate_documents(documents)[1].errors
+
     def import_files(self, root: Path, actor: str) -> int:
         """Publish the YAML files as a new version (a developer's change from version control)."""
         documents, report = read_documents(root)

@@ -206,3 +206,21 @@ def test_a_new_fact_gets_the_next_id_and_publishes(store: KnowledgeBaseStore) ->
     assert store.latest_id() == version and [f.id for f in kb.facts("tampa", "police_status_questions")] == ["tampa-01"]
     with pytest.raises(EditError):
         new_fact(documents, "orlando", "daca", "core", FactEdit("", "en", "x", sources=""))
+
+
+def test_a_version_published_under_older_code_is_reported_not_served_silently(store: KnowledgeBaseStore) -> None:
+    import json
+
+    from storage.organizer_db import kb_versions, now
+
+    assert store.problems() == []
+    _, documents = store.documents()
+    del documents["messages/en.yml"]["messages"]["status.past_review"]  # as before that message was required
+    with store.engine.begin() as connection:
+        connection.execute(
+            kb_versions.insert().values(
+                created_at=now(), published_by="old", reviewed_by="old", reviewer_credential="", summary="older release",
+                documents=json.dumps(documents),
+            )
+        )
+    assert any("status.past_review" in problem for problem in store.problems())
