@@ -143,9 +143,12 @@ def build_app(backends: Iterable[str], strategy: str) -> web.Application:
 
     async def start(_: web.Application) -> None:
         # Decompression off: compressed bodies (widget.js) pass through as they are.
-        # Idle connections are dropped before the replicas' own 5-second keep-alive ends,
-        # so a request never goes out on a connection the replica is closing.
-        connector = aiohttp.TCPConnector(keepalive_timeout=2)
+        # A new connection per request (a loopback connect costs well under a millisecond):
+        # a request sent on a kept-alive connection to a replica that has just died fails
+        # as "disconnected", which cannot be told from a replica dying while it held the
+        # request, so it could not safely go to the next replica; a fresh connect to a
+        # dead replica is refused, which is "not delivered", and fails over.
+        connector = aiohttp.TCPConnector(force_close=True)
         balancer.session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
         app["health"] = asyncio.create_task(balancer.check_health())
 
