@@ -28,3 +28,8 @@ class ActionReply(Action):
         usage.record(tracker.get_latest_input_channel(), turn, outcome, confidence)
         dispatcher.utter_message(text=outcome.reply.text, json_message=outcome.reply.metadata())
         return outcome_events(outcome)
+
+
+# Built when the action server loads this module, so the first person's message does not
+# wait for the language detector to be trained.
+default_dialogue()

@@ -40,6 +40,16 @@ def confidently_wrong(rows: Iterable[Tuple[str, str, float]], threshold: float) 
     return bad / len(rows) if rows else 0.0
 
 
+def word_count(text: str) -> int:
+    """Words in a message; a run of Chinese characters (no spaces) counts a word per two characters."""
+    from bot.text import tokens
+
+    def han(token: str) -> int:
+        return sum(1 for ch in token if "\u4e00" <= ch <= "\u9fff")
+
+    return sum(max(1, han(t) // 2) for t in tokens(text))
+
+
 def place_label(jurisdiction: Optional[str], unlisted: Optional[str]) -> Optional[str]:
     """The held-out set's place label for a reply: an id, "unknown", or None."""
     if unlisted:

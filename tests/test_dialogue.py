@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from bot.dialogue import Dialogue, State, Turn
+from bot.dialogue import default_dialogue, Dialogue, State, Turn
 from bot.kb.loader import validate
 from bot.kb.model import NATIONAL
 
@@ -159,10 +159,8 @@ def test_stale_translation_sends_current_english_with_marker(kb_copy):
 
 
 def _detector():
-    from bot.language import LanguageDetector
-    from bot.nlu_data import examples_by_language
-
-    return LanguageDetector(examples_by_language())
+    # The process's detector (training one takes seconds); these tests only compose.
+    return default_dialogue().detector
 
 
 def test_unlisted_city_in_a_known_state_gets_state_law_but_no_city_facts(dialogue):
@@ -204,6 +202,20 @@ def test_naming_a_language_switches_to_it_and_sticks(dialogue, text, language):
 )
 def test_places_in_other_scripts(dialogue, text, place):
     assert dialogue.resolver.match(text) == place
+
+
+@pytest.mark.parametrize(
+    "text,language",
+    [("hola", "es"), ("bonjou", "ht"), ("sak pase", "ht"), ("bonjour", "fr"), ("xin chào", "vi"), ("obrigado", "pt"),
+     ("salamat po", "tl"), ("안녕하세요", "ko"), ("你好", "zh"), ("مرحبا", "ar"), ("good morning", "en")],
+)
+def test_short_greetings_are_detected_in_their_language(dialogue, text, language):
+    found = dialogue.detector.detect(text)
+    assert found is not None and found.confident and found.language == language
+
+
+def test_a_script_no_language_uses_is_not_guessed(dialogue):
+    assert dialogue.detector.detect("Здравствуйте, полиция спросит мой статус?") is None
 
 
 def test_one_word_does_not_flip_an_established_language(dialogue):

@@ -1,0 +1,136 @@
+"""Intent classifier on character and word n-grams: a linear SVM with calibrated confidences.
+
+Chosen over DIET by measurement on the held-out set (bench/compare_pipelines.py): on
+the same ten-language data it classifies more of what people write correctly, and it
+trains in seconds instead of minutes. Character n-grams of the accent-folded text carry
+across typos, missing accents, code-switching and scripts without spaces (Chinese), so
+one model serves every language. Confidences are probabilities calibrated by
+cross-validation, so the FallbackClassifier's threshold means what it says.
+"""
+
+import logging
+import unicodedata
+from typing import Any, Dict, List, Text
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import Pipeline, make_union
+from sklearn.svm import LinearSVC
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "ngram_intent_classifier.skops"
+# Types beyond skops' own safe list that a saved model holds; any other type refuses to load.
+TRUSTED_TYPES = [
+    "scipy.sparse._csr.csr_matrix",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+]
+
+
+def fold(text: str) -> str:
+    """Lower case without accents or vowel marks ("Policía" -> "policia"); Hangul stays whole."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class NgramIntentClassifier(IntentClassifier, GraphComponent):
+    """Linear SVM over TF-IDF character and word n-grams, with calibrated probabilities."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Defaults measured on the held-out set (see the module docstring)."""
+        return {
+            "char_ngrams": [1, 5],
+            "word_ngrams": [1, 2],
+            "C": 0.5,
+            "calibration_folds": 5,
+            "ranking_length": 10,
+        }
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, model: Any = None) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+
+    @classmethod
+    def create(
+        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+    ) -> "NgramIntentClassifier":
+        """A new, untrained classifier."""
+        return cls(config, model_storage, resource)
+
+    def _pipeline(self) -> Pipeline:
+        features = make_union(
+            TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.config["char_ngrams"]), sublinear_tf=True),
+            TfidfVectorizer(
+                analyzer="word", ngram_range=tuple(self.config["word_ngrams"]), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"
+            ),
+        )
+        svm = LinearSVC(C=self.config["C"])
+        calibrated = CalibratedClassifierCV(svm, cv=self.config["calibration_folds"], method="sigmoid")
+        return Pipeline([("features", features), ("classifier", calibrated)])
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fit on every intent example and save the model."""
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if len({e.get(INTENT) for e in examples}) < 2:
+            logger.warning("NgramIntentClassifier needs at least two intents; it was not trained.")
+            return self._resource
+        self.model = self._pipeline().fit([fold(e.get(TEXT)) for e in examples], np.array([e.get(INTENT) for e in examples]))
+        self._persist()
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Set each message's intent and its ranking of intents by probability."""
+        if self.model is None:
+            return messages
+        texts = [fold(m.get(TEXT) or "") for m in messages]
+        probabilities = self.model.predict_proba(texts)
+        classes = list(self.model.classes_)
+        for message, row in zip(messages, probabilities):
+            order = np.argsort(-row)[: self.config["ranking_length"]]
+            ranking = [{"name": classes[i], "confidence": float(row[i])} for i in order]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set("intent_ranking", ranking, add_to_output=True)
+        return messages
+
+    def _persist(self) -> None:
+        import skops.io as sio
+
+        with self._model_storage.write_to(self._resource) as directory:
+            sio.dump(self.model, directory / MODEL_FILE)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "NgramIntentClassifier":
+        """The trained classifier, or an untrained one if none was saved."""
+        import skops.io as sio
+
+        try:
+            with model_storage.read_from(resource) as directory:
+                path = directory / MODEL_FILE
+                untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+                if untrusted:
+                    raise ValueError(f"{path} holds types this classifier does not use: {sorted(untrusted)}")
+                return cls(config, model_storage, resource, sio.load(path, trusted=True))
+        except (ValueError, FileNotFoundError) as error:
+            logger.warning(f"NgramIntentClassifier not loaded ({error}); every message will go to the fallback.")
+            return cls(config, model_storage, resource)

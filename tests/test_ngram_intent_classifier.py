@@ -1,0 +1,84 @@
+"""The n-gram intent classifier: trains, ranks intents by calibrated probability, survives
+saving and loading, and refuses a saved file holding types it does not use."""
+
+from pathlib import Path
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components.ngram_intent_classifier import MODEL_FILE, NgramIntentClassifier, fold
+
+EXAMPLES = {
+    "greet": ["hola", "hello there", "hi", "bonjou", "buenas", "hey hey", "xin chao", "good morning"],
+    "ice_at_home": [
+        "ICE is at my door", "la migra esta en mi puerta", "immigration knocking now",
+        "ICE nan pot mwen", "agents outside my house", "hay agentes afuera de mi casa",
+        "they have a paper at the door", "ice en la casa que hago",
+    ],
+    "legal_help": [
+        "i need a lawyer", "necesito un abogado", "free legal help", "mwen bezwen avoka",
+        "abogado gratis", "legal aid near me", "immigration lawyer cheap", "clinic legal",
+    ],
+}
+
+
+def training_data() -> TrainingData:
+    return TrainingData([Message(data={"text": t, "intent": i}) for i, texts in EXAMPLES.items() for t in texts])
+
+
+def trained(tmp_path: Path) -> NgramIntentClassifier:
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test")
+    component = NgramIntentClassifier.create({"calibration_folds": 3}, storage, Resource("clf"), context)
+    component.train(training_data())
+    return component
+
+
+def load(tmp_path: Path) -> NgramIntentClassifier:
+    context = ExecutionContext(GraphSchema({}), "test")
+    return NgramIntentClassifier.load({"calibration_folds": 3}, LocalModelStorage(tmp_path), Resource("clf"), context)
+
+
+def intent_of(component: NgramIntentClassifier, text: str) -> dict:
+    message = Message(data={"text": text})
+    component.process([message])
+    return message
+
+
+def test_fold_removes_accents_and_keeps_hangul():
+    assert fold("Policía ÁREA") == "policia area"
+    assert fold("경찰이 물어봐요") == "경찰이 물어봐요"
+
+
+def test_unseen_phrasings_get_their_intent_with_a_ranking_of_probabilities(tmp_path):
+    component = trained(tmp_path)
+    message = intent_of(component, "la migra toca mi puerta ahora")
+    assert message.get("intent")["name"] == "ice_at_home"
+    ranking = message.get("intent_ranking")
+    assert [r["name"] for r in ranking][0] == "ice_at_home"
+    assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0)
+    assert ranking[0]["confidence"] > ranking[1]["confidence"]
+    assert intent_of(component, "where can i find a lawyer").get("intent")["name"] == "legal_help"
+
+
+def test_a_saved_model_loads_and_answers_the_same(tmp_path):
+    component = trained(tmp_path)
+    before = intent_of(component, "abogado por favor").get("intent_ranking")
+    after = intent_of(load(tmp_path), "abogado por favor").get("intent_ranking")
+    assert [r["name"] for r in after] == [r["name"] for r in before]
+    assert after[0]["confidence"] == pytest.approx(before[0]["confidence"])
+
+
+def test_a_saved_file_with_other_types_is_refused(tmp_path):
+    import skops.io as sio
+
+    trained(tmp_path)
+    path = next(tmp_path.rglob(MODEL_FILE))
+    sio.dump({"model": Path("/etc/passwd")}, path)  # a pathlib type this classifier never saves
+    component = load(tmp_path)
+    assert component.model is None
+    assert intent_of(component, "hola").get("intent") is None
