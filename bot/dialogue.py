@@ -12,8 +12,9 @@ from typing import Any, Dict, List, Optional, Sequence
 from bot.compose import Composer, Reply
 from bot.jurisdiction import JurisdictionResolver
 from bot.kb.model import ENGLISH, KnowledgeBase
-from bot.language import LanguageDetector, requested_language
+from bot.language import LanguageDetector, cached_detector, requested_language
 from bot.nlu_data import examples_by_language
+from bot.settings import ROOT
 from bot.text import clean, has_words, tokens
 from storage.kb_versions import live, live_knowledge_base
 
@@ -213,8 +214,9 @@ def language_samples(kb: KnowledgeBase) -> Dict[str, List[str]]:
 
 @lru_cache(maxsize=1)
 def _detector() -> LanguageDetector:
-    # Built once per process (about 2 s): a publication changes facts, not how people write.
-    return LanguageDetector(language_samples(live_knowledge_base()))
+    # Once per process: a publication changes facts, not how people write. Training takes
+    # seconds, so the trained detector is kept in var/cache/ for the next process.
+    return cached_detector(language_samples(live_knowledge_base()), ROOT / "var" / "cache")
 
 
 _current: Dict[int, Dialogue] = {}

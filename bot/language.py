@@ -8,16 +8,24 @@ Bayes model of the same n-grams, which was measured behind it on the held-out se
 (README, "Understanding").
 """
 
+import hashlib
+import json
+import logging
 from dataclasses import dataclass
-from typing import Iterable, List, Mapping, Optional, Tuple
+from pathlib import Path
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from bot import model_files
 from bot.text import contains_name
+
+logger = logging.getLogger(__name__)
 
 # Below this probability the message is too short or mixed to change the language.
 CONFIDENT = 0.5
 MIN_LETTERS = 4
+CALIBRATION_FOLDS = 3
 # A Chinese character or Hangul syllable says as much as a couple of Latin letters.
 WIDE_LETTERS_FROM = 0x3000
 # A text whose letters are mostly unseen in every sample is in a script none of them use.
@@ -40,7 +48,8 @@ class Detection:
 class LanguageDetector:
     """Calibrated linear SVM over character (1-4) and word n-grams of each language's texts."""
 
-    def __init__(self, samples: Mapping[str, Iterable[str]]) -> None:
+    def __init__(self, samples: Mapping[str, Iterable[str]], model: Any = None) -> None:
+        """Train on `samples` (texts per language), or take `model`, trained on them before."""
         # Imported here: building a detector is rare, importing this module is not.
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -49,18 +58,26 @@ class LanguageDetector:
 
         texts, labels = [], []
         for language, language_texts in samples.items():
+            language_texts = list(language_texts)
+            if len(language_texts) < CALIBRATION_FOLDS:
+                continue  # too little to learn a language from (a language just added to the KB)
             for text in language_texts:
                 texts.append(text.lower())
                 labels.append(language)
         self._letters = {ch for text in texts for ch in text if ch.isalpha()}
-        self._model = None
-        if len(set(labels)) >= 2:
+        self._model = model
+        if model is None and len(set(labels)) >= 2:
             features = make_union(
                 TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True),
                 TfidfVectorizer(analyzer="word", sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"),
             )
-            self._model = make_pipeline(features, CalibratedClassifierCV(LinearSVC(C=1.0), cv=3))
+            self._model = make_pipeline(features, CalibratedClassifierCV(LinearSVC(C=1.0), cv=CALIBRATION_FOLDS))
             self._model.fit(texts, np.array(labels))
+
+    @property
+    def model(self) -> Any:
+        """The fitted scikit-learn pipeline (None with fewer than two languages)."""
+        return self._model
 
     @property
     def languages(self) -> List[str]:
@@ -78,6 +95,32 @@ class LanguageDetector:
         probabilities = self._model.predict_proba([text.lower()])[0]
         best = int(np.argmax(probabilities))
         return Detection(str(self._model.classes_[best]), float(probabilities[best]))
+
+
+def samples_key(samples: Mapping[str, Sequence[str]]) -> str:
+    """A hash of the training texts and of this module's code, which names a saved detector."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(json.dumps({k: list(v) for k, v in sorted(samples.items())}, ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()[:20]
+
+
+def cached_detector(samples: Mapping[str, Sequence[str]], directory: Path) -> LanguageDetector:
+    """The detector for these samples: loaded from `directory` if one was trained on exactly
+    them, else trained (a few seconds) and saved there for the next process."""
+    path = directory / f"language-detector-{samples_key(samples)}.skops"
+    if path.exists():
+        try:
+            return LanguageDetector(samples, model_files.load(path))
+        except (ValueError, OSError) as error:
+            logger.warning("saved language detector not used (%s); training a new one", error)
+    detector = LanguageDetector(samples)
+    if detector.model is not None:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            model_files.save(detector.model, path)
+        except OSError as error:
+            logger.warning("language detector not saved (%s); the next process trains its own", error)
+    return detector
 
 
 def requested_language(text: str, names: Mapping[str, Iterable[str]]) -> Optional[str]:

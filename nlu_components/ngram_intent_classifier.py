@@ -26,16 +26,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline, make_union
 from sklearn.svm import LinearSVC
 
+from bot import model_files
+
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "ngram_intent_classifier.skops"
-# Types beyond skops' own safe list that a saved model holds; any other type refuses to load.
-TRUSTED_TYPES = [
-    "scipy.sparse._csr.csr_matrix",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-]
-
 
 def fold(text: str) -> str:
     """Lower case without accents or vowel marks ("Policía" -> "policia"); Hangul stays whole."""
@@ -107,10 +102,8 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
         return messages
 
     def _persist(self) -> None:
-        import skops.io as sio
-
         with self._model_storage.write_to(self._resource) as directory:
-            sio.dump(self.model, directory / MODEL_FILE)
+            model_files.save(self.model, directory / MODEL_FILE)
 
     @classmethod
     def load(
@@ -122,15 +115,9 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
         **kwargs: Any,
     ) -> "NgramIntentClassifier":
         """The trained classifier, or an untrained one if none was saved."""
-        import skops.io as sio
-
         try:
             with model_storage.read_from(resource) as directory:
-                path = directory / MODEL_FILE
-                untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
-                if untrusted:
-                    raise ValueError(f"{path} holds types this classifier does not use: {sorted(untrusted)}")
-                return cls(config, model_storage, resource, sio.load(path, trusted=True))
+                return cls(config, model_storage, resource, model_files.load(directory / MODEL_FILE))
         except (ValueError, FileNotFoundError) as error:
             logger.warning(f"NgramIntentClassifier not loaded ({error}); every message will go to the fallback.")
             return cls(config, model_storage, resource)

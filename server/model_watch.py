@@ -134,8 +134,9 @@ async def reload(app: Sanic, path: Path) -> bool:
         logger.error("model reload failed, still serving model %s: %s: %s", previous.id, type(error).__name__, error)
         return False
     _swap(agent, processor)
-    app.ctx.model_status = ModelStatus(id=processor.model_metadata.model_id, loaded_at=_now())
+    # Logged before the status says so, so that whoever sees the new status finds the line.
     logger.info("model reloaded: %s (loaded in %.1f s)", processor.model_metadata.model_id, time.monotonic() - started)
+    app.ctx.model_status = ModelStatus(id=processor.model_metadata.model_id, loaded_at=_now())
     return True
 
 
