@@ -26,6 +26,11 @@ def main() -> None:
     # As `rasa run`: INFO, at which Rasa logs no message text (its DEBUG logs do).
     configure_logging_and_warnings(logging.INFO)
     configure_structlog(logging.INFO)
+    # Rasa sets only its own logger's level; the project's (model reloads, knowledge-base
+    # versions) log at INFO too, whatever a library did to the root logger on import.
+    logging.basicConfig(format="%(asctime)s %(levelname)-8s %(name)s  - %(message)s", force=True)
+    for package in ("server", "bot", "storage", "channels"):
+        logging.getLogger(package).setLevel(logging.INFO)
 
     app = build_app(args.model, args.endpoints or settings.endpoints, args.credentials)
     app.run(host=args.host, port=args.port, workers=1, access_log=False)

@@ -16,7 +16,6 @@ from rasa.core.run import close_resources, create_http_input_channels, load_agen
 from rasa.core.utils import AvailableEndpoints
 from sanic import Sanic
 
-from bot.dialogue import default_dialogue
 from server import action_response
 from server.headers import add_security_headers
 from server.model_watch import watch_model
@@ -42,8 +41,11 @@ def build_app(model: Path, endpoints_file: Path, credentials_file: Path) -> Sani
     # Registered after the agent loader, so it runs once the agent exists.
     app.register_listener(harden_tracker_store, "before_server_start")
     async def build_dialogue(_: Sanic, __: object) -> None:
-        # Its language detector is trained at start-up, not on the first person's message
-        # (an apology while the action server is down needs it at once).
+        # Its language detector is ready at start-up, not on the first person's message
+        # (an apology while the action server is down needs it at once). Imported here,
+        # after __main__ has configured logging: the knowledge base's modules log.
+        from bot.dialogue import default_dialogue
+
         default_dialogue()
 
     app.register_listener(build_dialogue, "before_server_start")
