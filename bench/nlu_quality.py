@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 import time
+from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import yaml
@@ -31,9 +32,9 @@ HELDOUT = ROOT / "bench" / "heldout"
 RESULTS = ROOT / "bench" / "results"
 
 
-def fallback_threshold() -> float:
-    """The FallbackClassifier threshold of config.yml."""
-    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+def fallback_threshold(path: Path = ROOT / "config.yml") -> float:
+    """The FallbackClassifier threshold of a pipeline config (config.yml unless given)."""
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
     return next(float(c["threshold"]) for c in config["pipeline"] if c["name"] == "FallbackClassifier")
 
 
@@ -93,7 +94,7 @@ def rasa_init_baseline(rows_by_language: Dict[str, List[Dict[str, Any]]]) -> Dic
     """The same topic figures for Rasa's default pipeline trained on the same data."""
     rows = [row for rows in rows_by_language.values() for row in rows]
     parsed = rasa_init_nlu.predictions(rows)
-    threshold = rasa_init_nlu.fallback_threshold()
+    threshold = fallback_threshold(rasa_init_nlu.CONFIG)
     out = {}
     for language in rows_by_language:
         scored = [(p["expected"], p["predicted"], p["confidence"]) for p in parsed if p["language"] == language]
@@ -149,7 +150,7 @@ def main() -> None:
     if rasa_init:
         print_topic_table(
             f"Baseline: Rasa's default `rasa init` pipeline on the same data (its own fallback threshold, "
-            f"{rasa_init_nlu.fallback_threshold()}; bench/rasa_init_nlu.py).", rasa_init
+            f"{fallback_threshold(rasa_init_nlu.CONFIG)}; bench/rasa_init_nlu.py).", rasa_init
         )
     print_topic_table("Baseline: a keyword router built from the same training data (bench/keyword_baseline.py).", baseline)
     print(f"\nMisclassified examples, wrong places and wrong reply languages: {RESULTS / 'nlu_quality.json'}")

@@ -26,7 +26,7 @@ HELDOUT = ROOT / "bench" / "heldout"
 
 def fit(texts: List[str], intents: List[str]):
     """The intent classifier's scikit-learn pipeline, fitted on these examples."""
-    pipeline = NgramIntentClassifier(NgramIntentClassifier.get_default_config(), None, None)._pipeline()
+    pipeline = NgramIntentClassifier(NgramIntentClassifier.get_default_config(), None, None).pipeline()
     return pipeline.fit([fold(t) for t in texts], np.array(intents))
 
 

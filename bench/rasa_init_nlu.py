@@ -42,14 +42,6 @@ def trained_model() -> Path:
     return model
 
 
-def fallback_threshold() -> float:
-    """The baseline's own FallbackClassifier threshold (0.3 in `rasa init`)."""
-    import yaml
-
-    config = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
-    return next(float(c["threshold"]) for c in config["pipeline"] if c["name"] == "FallbackClassifier")
-
-
 def predictions(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Top intent and confidence for every held-out row, from the baseline model."""
     from bench.compare_pipelines import parse_all

@@ -86,13 +86,14 @@ class LanguageDetector:
 
     def detect(self, text: str) -> Optional[Detection]:
         """The most likely language of a text, or None if it has too few letters."""
-        letters = [ch for ch in text.lower() if ch.isalpha()]
+        lowered = text.lower()
+        letters = [ch for ch in lowered if ch.isalpha()]
         weight = sum(2 if ord(ch) >= WIDE_LETTERS_FROM else 1 for ch in letters)
         if weight < MIN_LETTERS or self._model is None:
             return None
         if sum(ch in self._letters for ch in letters) / len(letters) < MIN_KNOWN_LETTERS:
             return None
-        probabilities = self._model.predict_proba([text.lower()])[0]
+        probabilities = self._model.predict_proba([lowered])[0]
         best = int(np.argmax(probabilities))
         return Detection(str(self._model.classes_[best]), float(probabilities[best]))
 

@@ -27,15 +27,17 @@ from sklearn.pipeline import Pipeline, make_union
 from sklearn.svm import LinearSVC
 
 from bot import model_files
+from bot.text import fold as text_fold
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "ngram_intent_classifier.skops"
 
+
 def fold(text: str) -> str:
-    """Lower case without accents or vowel marks ("Policía" -> "policia"); Hangul stays whole."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+    """The place resolver's folding ("Policía" -> "policia"), with Hangul syllables put back
+    together (folding leaves them as separate letters)."""
+    return unicodedata.normalize("NFC", text_fold(text))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -66,7 +68,8 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
         """A new, untrained classifier."""
         return cls(config, model_storage, resource)
 
-    def _pipeline(self) -> Pipeline:
+    def pipeline(self) -> Pipeline:
+        """The untrained scikit-learn pipeline this configuration describes."""
         features = make_union(
             TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.config["char_ngrams"]), sublinear_tf=True),
             TfidfVectorizer(
@@ -83,7 +86,7 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
         if len({e.get(INTENT) for e in examples}) < 2:
             logger.warning("NgramIntentClassifier needs at least two intents; it was not trained.")
             return self._resource
-        self.model = self._pipeline().fit([fold(e.get(TEXT)) for e in examples], np.array([e.get(INTENT) for e in examples]))
+        self.model = self.pipeline().fit([fold(e.get(TEXT)) for e in examples], np.array([e.get(INTENT) for e in examples]))
         self._persist()
         return self._resource
 

@@ -40,6 +40,7 @@ def build_app(model: Path, endpoints_file: Path, credentials_file: Path) -> Sani
 
     # Registered after the agent loader, so it runs once the agent exists.
     app.register_listener(harden_tracker_store, "before_server_start")
+
     async def build_dialogue(_: Sanic, __: object) -> None:
         # Its language detector is ready at start-up, not on the first person's message
         # (an apology while the action server is down needs it at once). Imported here,
