@@ -12,8 +12,8 @@ keeps its messages in order; Rasa's Redis lock store stays as the second guard.
 - strategy "round_robin": for the stateless action servers.
 A request is retried on another replica only when it could not be delivered
 (connection refused or reset before sending), never after a replica took it, so no
-message is processed twice. Replicas are health-checked every second. Nothing is
-logged per request: no paths with ids, no bodies, no numbers.
+message is processed twice. Replicas are health-checked every second. Only failures
+are logged, as the replica and the error type: no paths with ids, no bodies, no numbers.
 """
 
 import argparse
@@ -125,12 +125,14 @@ class Balancer:
                     if upstream.headers.get("Content-Encoding"):
                         reply_headers["Content-Encoding"] = upstream.headers["Content-Encoding"]
                     return web.Response(status=upstream.status, body=payload, headers=reply_headers)
-            except aiohttp.ClientConnectorError:
+            except aiohttp.ClientConnectorError as error:
                 # Not delivered: safe to give this request to the next replica.
+                logger.warning("%s refused a request (%s); trying the next replica", backend, type(error).__name__)
                 self.mark_down(backend)
                 continue
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, asyncio.TimeoutError):
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, asyncio.TimeoutError) as error:
                 # Delivered, and the replica died or stalled while holding it.
+                logger.warning("%s failed while holding a request (%s); marked down", backend, type(error).__name__)
                 self.mark_down(backend)
                 return web.json_response({"error": "the server could not answer; please try again"}, status=502)
         return web.json_response({"error": "no server behind this balancer is available"}, status=503)

@@ -65,6 +65,7 @@ class Dialogue:
         self.composer = Composer(kb, past_review)
         self.resolver = JurisdictionResolver(kb)
         self._language_names = {code: spec["names"] for code, spec in kb.languages.items()}
+        self._negations = [word for spec in kb.languages.values() for word in spec.get("negations", ())]
 
     def _language(self, turn: Turn, state: State) -> State:
         picked = turn.metadata.get("chosen_language")
@@ -74,7 +75,7 @@ class Dialogue:
         # A short message that names a language is a request for it even when the NLU
         # (which may not know that language yet) did not classify it as one.
         short = len(tokens(turn.text)) <= MAX_LANGUAGE_REQUEST_WORDS
-        asked = requested_language(turn.text, self._language_names) if turn.intent == "set_language" or short else None
+        asked = requested_language(turn.text, self._language_names, self._negations) if turn.intent == "set_language" or short else None
         if asked:
             return replace(state, language=asked, language_chosen=True)
         if state.language_chosen or turn.text.startswith("/"):

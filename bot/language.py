@@ -11,6 +11,7 @@ Bayes model of the same n-grams, which was measured behind it on the held-out se
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -18,7 +19,7 @@ from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from bot import model_files
-from bot.text import contains_name
+from bot.text import contains_name, fold, needs_substring_match
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,11 @@ CALIBRATION_FOLDS = 3
 WIDE_LETTERS_FROM = 0x3000
 # A text whose letters are mostly unseen in every sample is in a script none of them use.
 MIN_KNOWN_LETTERS = 0.5
+# How far a negation may stand from the language name it negates, without crossing a
+# clause break: "no hablo bien el inglés" (words) or "我不会说英语" (joined characters).
+_CLAUSE_GAP = r"[^,.;:!?¿¡，。！？；،؟\n]{{0,{chars}}}?"
+_WORD_GAP = 20
+_JOINED_GAP = 6
 
 
 @dataclass(frozen=True)
@@ -124,15 +130,41 @@ def cached_detector(samples: Mapping[str, Sequence[str]], directory: Path) -> La
     return detector
 
 
-def requested_language(text: str, names: Mapping[str, Iterable[str]]) -> Optional[str]:
+def requested_language(
+    text: str, names: Mapping[str, Iterable[str]], negations: Iterable[str] = ()
+) -> Optional[str]:
     """The language a message asks for by name ("español", "in english please"), if any.
 
     `names` maps a language code to the words that name it in any language; the
-    longest name found wins ("kreyòl ayisyen" over "kreyòl").
+    longest name found wins ("kreyòl ayisyen" over "kreyòl"). A name the message
+    negates ("no hablo inglés") is not a request for that language.
     """
     hits: List[Tuple[int, str]] = []
     for language, language_names in names.items():
         for name in language_names:
-            if contains_name(text, name):
+            if contains_name(text, name) and not negated(text, name, negations):
                 hits.append((len(name), language))
     return max(hits)[1] if hits else None
+
+
+def negated(text: str, name: str, negations: Iterable[str]) -> bool:
+    """Whether a negation stands close before a name in the same clause ("pa pale angle").
+
+    Chinese and Korean negations may also follow it ("영어 못해요"). A comma or full stop
+    in between ends the clause, so "no, english please" still asks for English.
+    """
+    folded, target = fold(text), re.escape(fold(name))
+    for negation in negations:
+        word = re.escape(fold(negation))
+        if needs_substring_match(negation) and not _is_arabic(negation):
+            between = _CLAUSE_GAP.format(chars=_JOINED_GAP)
+            pattern = f"{word}{between}{target}|{target}{between}{word}"
+        else:
+            pattern = rf"(?<![^\W_]){word}(?![^\W_]){_CLAUSE_GAP.format(chars=_WORD_GAP)}{target}"
+        if re.search(pattern, folded):
+            return True
+    return False
+
+
+def _is_arabic(text: str) -> bool:
+    return any(0x0600 <= ord(ch) <= 0x06FF for ch in text)

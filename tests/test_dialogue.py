@@ -197,6 +197,22 @@ def test_naming_a_language_switches_to_it_and_sticks(dialogue, text, language):
 
 
 @pytest.mark.parametrize(
+    "text,language",
+    [("no hablo ingles", "es"), ("mwen pa pale angle", "ht"), ("eu não falo inglês", "pt"), ("je ne parle pas anglais", "fr"),
+     ("我不会说英语", "zh"), ("영어 못해요", "ko"), ("tôi không nói tiếng anh", "vi"), ("hindi ako marunong ng english", "tl"),
+     ("لا أتكلم الإنجليزية", "ar"), ("i don’t speak spanish", "en")],
+)
+def test_saying_you_do_not_speak_a_language_does_not_switch_to_it(dialogue, text, language):
+    out = say(dialogue, text, "set_language")
+    assert out.state.language == language and out.reply.metadata()["language"] == language
+
+
+@pytest.mark.parametrize("text,language", [("no, english please", "en"), ("no english, spanish please", "es"), ("我不要英语，要中文", "zh")])
+def test_a_negation_in_another_clause_leaves_the_request_standing(dialogue, text, language):
+    assert say(dialogue, text, "set_language").state.language == language
+
+
+@pytest.mark.parametrize(
     "text,place",
     [("警察会问我的身份吗 奥兰多", "orlando"), ("올랜도에서 경찰이 신분을 물어보나요", "orlando"), ("هل ستسألني الشرطة في ميامي", "miami_dade"), ("Mayami", "miami_dade")],
 )

@@ -22,3 +22,18 @@ def test_an_answer_under_the_threshold_is_a_fallback_not_a_confident_mistake():
     assert scores["examples"] == 4
     assert scores["topic_accuracy"] == 0.5
     assert scores["confidently_wrong"] == 0.25
+
+
+def test_a_shortened_rasa_init_baseline_changes_only_diets_epochs_and_is_cached_apart():
+    import yaml
+
+    from bench import rasa_init_nlu
+
+    default = yaml.safe_load(rasa_init_nlu.CONFIG.read_text(encoding="utf-8"))
+    short = yaml.safe_load(rasa_init_nlu.config_text(10))
+    diet = next(c for c in short["pipeline"] if c["name"] == "DIETClassifier")
+    assert diet["epochs"] == 10
+    assert [c for c in short["pipeline"] if c["name"] != "DIETClassifier"] == [
+        c for c in default["pipeline"] if c["name"] != "DIETClassifier"
+    ]
+    assert rasa_init_nlu.data_hash(10) != rasa_init_nlu.data_hash()

@@ -75,6 +75,12 @@ def say(base: str, sender: str, text: str) -> Tuple[int, List[Dict]]:
         return 0, []
 
 
+def balancer_warnings() -> List[str]:
+    """The balancer's failure lines so far (replica and error type), to explain a failed request."""
+    lines = SERVER_LOG.read_text(encoding="utf-8", errors="replace").splitlines() if SERVER_LOG.exists() else []
+    return [line for line in lines if "kyr.balancer" in line][-10:]
+
+
 def outcome(status: int, replies: List[Dict]) -> str:
     """"answered", "apology" (the bot could not answer in time), or "lost"."""
     if status != 200:
@@ -159,7 +165,7 @@ def test_killing_a_bot_replica_costs_at_most_the_messages_it_held(cluster) -> No
         _, _, language, jurisdiction = PEOPLE[index % len(PEOPLE)]
         sender = f"{prefix}-{index}"
         status, replies = say(base, sender, "ok, and what if ICE comes to my door?")
-        assert status == 200
+        assert status == 200, (sender, status, balancer_warnings())
         custom = next(r["custom"] for r in replies if "custom" in r)
         if all(outcome(*turn) == "answered" for turn in results[sender]):
             history = [(outcome(st, r), next((x["custom"] for x in r if "custom" in x), {}).get("jurisdiction")) for st, r in results[sender]]
