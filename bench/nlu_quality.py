@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("--no-rasa-init", action="store_true", help="skip the `rasa init` baseline (it trains for hours once per data version)")
     parser.add_argument(
         "--rasa-init-epochs", type=int, default=rasa_init_nlu.DEFAULT_EPOCHS,
-        help="DIET epochs of the `rasa init` baseline (default 100 as in Rasa, about 5 min each here)",
+        help="DIET epochs of the `rasa init` baseline (default 100 as in Rasa; 10 took about 22 min here)",
     )
     args = parser.parse_args()
     # The knowledge base in kb/ as it is, not what organizers published to var/kyr.db, and

@@ -52,6 +52,10 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
             "word_ngrams": [1, 2],
             "C": 0.5,
             "calibration_folds": 5,
+            # One SVM on all examples, its sigmoid fitted on cross-validated scores (not five
+            # fold models averaged): the same raw accuracy, half the time per message and a
+            # fifth of the size (README, "How the pipeline was chosen").
+            "calibration_ensemble": False,
             "ranking_length": 10,
         }
 
@@ -77,7 +81,9 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
             ),
         )
         svm = LinearSVC(C=self.config["C"])
-        calibrated = CalibratedClassifierCV(svm, cv=self.config["calibration_folds"], method="sigmoid")
+        calibrated = CalibratedClassifierCV(
+            svm, cv=self.config["calibration_folds"], method="sigmoid", ensemble=self.config["calibration_ensemble"]
+        )
         return Pipeline([("features", features), ("classifier", calibrated)])
 
     def train(self, training_data: TrainingData) -> Resource:

@@ -37,3 +37,19 @@ def test_a_shortened_rasa_init_baseline_changes_only_diets_epochs_and_is_cached_
         c for c in default["pipeline"] if c["name"] != "DIETClassifier"
     ]
     assert rasa_init_nlu.data_hash(10) != rasa_init_nlu.data_hash()
+
+
+def test_matched_threshold_keeps_confident_mistakes_at_the_level():
+    from bench.against_rasa_init import accuracy, confidently_wrong, threshold_for
+
+    parsed = [
+        {"expected": "daca", "predicted": "daca", "confidence": 0.9},
+        {"expected": "daca", "predicted": "u_visa", "confidence": 0.6},
+        {"expected": "u_visa", "predicted": "u_visa", "confidence": 0.5},
+        {"expected": "out_of_scope", "predicted": "daca", "confidence": 0.3},
+    ]
+    assert accuracy(parsed, 0.0) == 0.5 and confidently_wrong(parsed, 0.0) == 0.5
+    threshold = threshold_for(parsed, 0.0)
+    assert threshold == 0.9 and confidently_wrong(parsed, threshold) == 0.0
+    assert threshold_for(parsed, 0.25) == 0.5  # the out-of-scope example now falls back, rightly
+    assert accuracy(parsed, 0.5) == 0.75
