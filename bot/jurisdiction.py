@@ -73,6 +73,13 @@ class JurisdictionResolver:
         # Folded once here: every message is compared with a few hundred of them.
         self._joined = [(fold(name), jid) for name, jid in joined]
         self._longest = max((len(k) for k in self._names), default=1)
+        # Names long enough for near matches, by word count and first letter: a message is
+        # compared only with names it could nearly spell (the same filters _fuzzy applies).
+        self._fuzzy_names: Dict[Tuple[int, str], List[Tuple[Tuple[str, ...], str, str]]] = {}
+        for key, jid in self._names.items():
+            spelled = " ".join(key)
+            if len(spelled) >= MIN_FUZZY_LENGTH:
+                self._fuzzy_names.setdefault((len(key), spelled[0]), []).append((key, spelled, jid))
 
     def _exact(self, words: Sequence[str]) -> List[str]:
         """Ids of every name that appears word for word, longest names first."""
@@ -90,21 +97,18 @@ class JurisdictionResolver:
         Every word must be close on its own, so "del county" is not "dade county".
         """
         scored: List[Tuple[float, str]] = []
-        for key, jid in self._names.items():
-            joined = " ".join(key)
-            if len(joined) < MIN_FUZZY_LENGTH:
-                continue
-            size = len(key)
+        for size in range(1, min(self._longest, len(words)) + 1):
             for start in range(len(words) - size + 1):
                 run = words[start : start + size]
                 candidate = " ".join(run)
-                if abs(len(candidate) - len(joined)) > 2 or candidate[:1] != joined[:1]:
-                    continue
-                if any(SequenceMatcher(None, a, b).ratio() < WORD_THRESHOLD for a, b in zip(run, key) if a != b):
-                    continue
-                score = SequenceMatcher(None, candidate, joined).ratio()
-                if score >= FUZZY_THRESHOLD:
-                    scored.append((score, jid))
+                for key, joined, jid in self._fuzzy_names.get((size, candidate[:1]), ()):
+                    if abs(len(candidate) - len(joined)) > 2:
+                        continue
+                    if any(SequenceMatcher(None, a, b).ratio() < WORD_THRESHOLD for a, b in zip(run, key) if a != b):
+                        continue
+                    score = SequenceMatcher(None, candidate, joined).ratio()
+                    if score >= FUZZY_THRESHOLD:
+                        scored.append((score, jid))
         return [jid for _, jid in sorted(scored, reverse=True)]
 
     def _candidates(self, text: str) -> List[str]:
