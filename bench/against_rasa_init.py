@@ -14,31 +14,29 @@ The baseline is the one bench.nlu_quality trained (cached in bench/results/rasa_
 
 import argparse
 import json
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple
 
-from bench import rasa_init_nlu
+from bench import metrics, rasa_init_nlu
 from bench.compare_pipelines import parse_all
 from bench.one_vs_per_language import HELDOUT
 from bot.settings import ROOT
 
-OUT_OF_SCOPE = "out_of_scope"
 RESULTS = ROOT / "bench" / "results" / "against_rasa_init.json"
 
 
-def final_topic(parsed: Dict[str, Any], threshold: float) -> str:
-    """The topic answered: the top one, or the fallback (out of scope) under the threshold."""
-    return parsed["predicted"] if parsed["confidence"] >= threshold else OUT_OF_SCOPE
+def answered(parsed: Sequence[Dict[str, Any]], threshold: float) -> List[Tuple[str, str, float]]:
+    """(expected, answered topic, confidence) for parsed rows at this threshold."""
+    return metrics.with_fallback([(p["expected"], p["predicted"], p["confidence"]) for p in parsed], threshold)
 
 
 def confidently_wrong(parsed: Sequence[Dict[str, Any]], threshold: float) -> float:
     """Share of examples answered with a wrong topic at or above the threshold."""
-    wrong = [p for p in parsed if final_topic(p, threshold) not in (p["expected"], OUT_OF_SCOPE)]
-    return len(wrong) / len(parsed)
+    return metrics.confidently_wrong(answered(parsed, threshold), threshold)
 
 
 def accuracy(parsed: Sequence[Dict[str, Any]], threshold: float) -> float:
     """Share of examples whose answered topic is the labelled one."""
-    return sum(final_topic(p, threshold) == p["expected"] for p in parsed) / len(parsed)
+    return metrics.accuracy([(e, p) for e, p, _ in answered(parsed, threshold)])
 
 
 def threshold_for(parsed: Sequence[Dict[str, Any]], level: float) -> float:

@@ -29,6 +29,11 @@ def macro_f1(pairs: List[Tuple[str, str]]) -> float:
     return sum(scores) / len(scores) if scores else 0.0
 
 
+def with_fallback(rows: Iterable[Tuple[str, str, float]], threshold: float) -> List[Tuple[str, str, float]]:
+    """(expected, predicted, confidence) rows as answered: under `threshold` the topic is the fallback."""
+    return [(e, p if c >= threshold else "out_of_scope", c) for e, p, c in rows]
+
+
 def confidently_wrong(rows: Iterable[Tuple[str, str, float]], threshold: float) -> float:
     """Share of (expected, predicted, confidence) where the topic is wrong yet not a fallback.
 

@@ -23,7 +23,7 @@ import yaml
 
 from bench import rasa_init_nlu
 from bench.keyword_baseline import KeywordRouter
-from bench.metrics import accuracy, confidently_wrong, macro_f1, place_label, word_count
+from bench.metrics import accuracy, confidently_wrong, macro_f1, place_label, with_fallback, word_count
 from bot.local_agent import LocalBot
 from bot.nlu_data import iter_examples
 from bot.settings import ROOT, load_settings
@@ -80,7 +80,7 @@ def keyword_baseline(router: KeywordRouter, rows: List[Dict[str, Any]]) -> Dict[
 
 def topic_scores(scored: List[Tuple[str, str, float]], threshold: float) -> Dict[str, Any]:
     """Topic figures for (expected, predicted, confidence) rows; under `threshold` is a fallback."""
-    final = [(e, p if c >= threshold else "out_of_scope", c) for e, p, c in scored]
+    final = with_fallback(scored, threshold)
     pairs = [(e, p) for e, p, _ in final]
     return {
         "examples": len(final),

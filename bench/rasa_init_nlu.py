@@ -37,7 +37,7 @@ def config_text(epochs: int = DEFAULT_EPOCHS) -> str:
 
 def data_hash(epochs: int = DEFAULT_EPOCHS) -> str:
     """A short hash of the NLU training files and the baseline's config."""
-    digest = hashlib.sha256(CONFIG.read_bytes() if epochs == DEFAULT_EPOCHS else config_text(epochs).encode())
+    digest = hashlib.sha256(config_text(epochs).encode())
     for path in sorted(NLU_DATA.glob("*/*.yml")):
         digest.update(str(path.relative_to(NLU_DATA)).encode())
         digest.update(path.read_bytes())
@@ -50,10 +50,8 @@ def trained_model(epochs: int = DEFAULT_EPOCHS) -> Path:
     model = CACHE / f"{name}.tar.gz"
     if not model.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        config = CONFIG
-        if epochs != DEFAULT_EPOCHS:
-            config = CACHE / f"{name}.yml"
-            config.write_text(config_text(epochs), encoding="utf-8")
+        config = CACHE / f"{name}.yml"
+        config.write_text(config_text(epochs), encoding="utf-8")
         print(f"Training the `rasa init` NLU baseline ({epochs} DIET epochs, about {epochs * 2.2:.0f} min) into {model}...", flush=True)
         subprocess.run(
             [str(Path(sys.executable).parent / "rasa"), "train", "nlu", "--config", str(config), "--nlu", str(NLU_DATA),

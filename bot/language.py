@@ -19,7 +19,7 @@ from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from bot import model_files
-from bot.text import contains_name, fold, needs_substring_match
+from bot.text import contains_name, fold, without_word_spaces
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def negated(text: str, name: str, negations: Iterable[str]) -> bool:
     folded, target = fold(text), re.escape(fold(name))
     for negation in negations:
         word = re.escape(fold(negation))
-        if needs_substring_match(negation) and not _is_arabic(negation):
+        if without_word_spaces(negation):
             between = _CLAUSE_GAP.format(chars=_JOINED_GAP)
             pattern = f"{word}{between}{target}|{target}{between}{word}"
         else:
@@ -164,7 +164,3 @@ def negated(text: str, name: str, negations: Iterable[str]) -> bool:
         if re.search(pattern, folded):
             return True
     return False
-
-
-def _is_arabic(text: str) -> bool:
-    return any(0x0600 <= ord(ch) <= 0x06FF for ch in text)

@@ -35,13 +35,23 @@ def has_words(text: str) -> bool:
     return any(ch.isalpha() for ch in text)
 
 
-def _joined_script(ch: str) -> bool:
-    code = ord(ch)
+def _hangul_or_cjk(code: int) -> bool:
     return (
-        0x0600 <= code <= 0x06FF  # Arabic: prefixes attach to names ("بميامي")
-        or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F or 0xAC00 <= code <= 0xD7AF  # Hangul
+        0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F or 0xAC00 <= code <= 0xD7AF  # Hangul
         or 0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF  # CJK
     )
+
+
+def _joined_script(ch: str) -> bool:
+    code = ord(ch)
+    # Arabic: prefixes attach to names ("بميامي").
+    return 0x0600 <= code <= 0x06FF or _hangul_or_cjk(code)
+
+
+def without_word_spaces(text: str) -> bool:
+    """Whether a text is Chinese or Korean, where a short word may stand inside a longer
+    run of characters ("我不会说英语") rather than between spaces."""
+    return any(_hangul_or_cjk(ord(ch)) for ch in text)
 
 
 def needs_substring_match(name: str) -> bool:
