@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 MODEL := models/kyr.tar.gz
-TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+# The custom components' code is an input too: Rasa's cache retrains only what changed.
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) $(wildcard nlu_components/*.py) bot/ngram_model.py
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Rasa would otherwise report usage telemetry; this bot sends nothing anywhere.
 export RASA_TELEMETRY_ENABLED ?= false

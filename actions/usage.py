@@ -2,20 +2,36 @@
 answer with personal data scrubbed out. Nothing here holds a sender id or a phone number.
 
 Writing happens on one background thread, so a slow database never delays a reply and a
-failing one only costs a count.
+failing one only costs counts. Counts are gathered for up to a second and written in one
+transaction: one write per message cost the action server more time than answering it
+(README, "Measured speed"). A process killed outright loses at most that second's counts.
 """
 
 import logging
 import os
+import threading
+import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional
+from typing import List, NamedTuple, Optional
 
 from bot.dialogue import OUT_OF_SCOPE, Outcome, Turn
 from storage import analytics, unanswered
+from storage.analytics import TurnKind
 from storage.organizer_db import engine
 
 log = logging.getLogger(__name__)
+BATCH_SECONDS = 1.0
+# Its worker is joined at interpreter exit, so a clean shutdown writes what is pending.
 _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage")
+_pending: List["_Record"] = []
+_pending_lock = threading.Lock()
+
+
+class _Record(NamedTuple):
+    kind: TurnKind
+    turn: Turn
+    confidence: Optional[float]
 
 
 def keeping_unanswered() -> bool:
@@ -27,16 +43,25 @@ def record(channel: Optional[str], turn: Turn, outcome: Outcome, confidence: Opt
     """Count this turn, and keep its scrubbed text if the bot could not tell what was asked."""
     reply = outcome.reply
     fallback = reply.topic == OUT_OF_SCOPE and bool(turn.text.strip()) and not turn.text.startswith("/")
-    _writer.submit(_write, channel or "unknown", turn, reply.topic, reply.language, reply.jurisdiction, fallback, confidence)
+    kind = TurnKind(channel or "unknown", reply.language, reply.topic, reply.jurisdiction, fallback)
+    with _pending_lock:
+        _pending.append(_Record(kind, turn, confidence))
+        first = len(_pending) == 1
+    if first:
+        _writer.submit(_write_pending)
 
 
-def _write(
-    channel: str, turn: Turn, topic: str, language: str, jurisdiction: Optional[str], fallback: bool, confidence: Optional[float]
-) -> None:
+def _write_pending() -> None:
+    time.sleep(BATCH_SECONDS)
+    with _pending_lock:
+        batch = list(_pending)
+        _pending.clear()
     try:
         database = engine()
-        analytics.count_turn(database, channel, language, topic, jurisdiction or "", fallback)
-        if fallback and keeping_unanswered():
-            unanswered.record(database, channel, language, jurisdiction, turn.text, turn.best_guess, confidence)
+        analytics.count_turns(database, Counter(r.kind for r in batch))
+        if keeping_unanswered():
+            for r in batch:
+                if r.kind.fallback:
+                    unanswered.record(database, r.kind.channel, r.kind.language, r.kind.jurisdiction, r.turn.text, r.turn.best_guess, r.confidence)
     except Exception:  # noqa: BLE001 - usage records must never break answering
         log.warning("could not record usage", exc_info=True)

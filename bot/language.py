@@ -14,11 +14,12 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from bot import model_files
+from bot import ngram_model
+from bot.ngram_model import NgramModel
 from bot.text import contains_name, fold, without_word_spaces
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class Detection:
 class LanguageDetector:
     """Calibrated linear SVM over character (1-4) and word n-grams of each language's texts."""
 
-    def __init__(self, samples: Mapping[str, Iterable[str]], model: Any = None) -> None:
+    def __init__(self, samples: Mapping[str, Iterable[str]], model: Optional[NgramModel] = None) -> None:
         """Train on `samples` (texts per language), or take `model`, trained on them before."""
         # Imported here: building a detector is rare, importing this module is not.
         from sklearn.calibration import CalibratedClassifierCV
@@ -77,12 +78,12 @@ class LanguageDetector:
                 TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True),
                 TfidfVectorizer(analyzer="word", sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"),
             )
-            self._model = make_pipeline(features, CalibratedClassifierCV(LinearSVC(C=1.0), cv=CALIBRATION_FOLDS))
-            self._model.fit(texts, np.array(labels))
+            fitted = make_pipeline(features, CalibratedClassifierCV(LinearSVC(C=1.0), cv=CALIBRATION_FOLDS))
+            self._model = NgramModel.from_pipeline(fitted.fit(texts, np.array(labels)))
 
     @property
-    def model(self) -> Any:
-        """The fitted scikit-learn pipeline (None with fewer than two languages)."""
+    def model(self) -> Optional[NgramModel]:
+        """The fitted model (None with fewer than two languages)."""
         return self._model
 
     @property
@@ -105,8 +106,10 @@ class LanguageDetector:
 
 
 def samples_key(samples: Mapping[str, Sequence[str]]) -> str:
-    """A hash of the training texts and of this module's code, which names a saved detector."""
+    """A hash of the training texts and of the code that trains and runs the detector, which
+    names a saved detector."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(Path(ngram_model.__file__).read_bytes())
     digest.update(json.dumps({k: list(v) for k, v in sorted(samples.items())}, ensure_ascii=False).encode("utf-8"))
     return digest.hexdigest()[:20]
 
@@ -114,17 +117,17 @@ def samples_key(samples: Mapping[str, Sequence[str]]) -> str:
 def cached_detector(samples: Mapping[str, Sequence[str]], directory: Path) -> LanguageDetector:
     """The detector for these samples: loaded from `directory` if one was trained on exactly
     them, else trained (a few seconds) and saved there for the next process."""
-    path = directory / f"language-detector-{samples_key(samples)}.skops"
+    path = directory / f"language-detector-{samples_key(samples)}.npz"
     if path.exists():
         try:
-            return LanguageDetector(samples, model_files.load(path))
+            return LanguageDetector(samples, NgramModel.load(path))
         except (ValueError, OSError) as error:
             logger.warning("saved language detector not used (%s); training a new one", error)
     detector = LanguageDetector(samples)
     if detector.model is not None:
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            model_files.save(detector.model, path)
+            detector.model.save(path)
         except OSError as error:
             logger.warning("language detector not saved (%s); the next process trains its own", error)
     return detector

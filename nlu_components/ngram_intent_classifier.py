@@ -5,12 +5,15 @@ the same ten-language data it classifies more of what people write correctly, an
 trains in seconds instead of minutes. Character n-grams of the accent-folded text carry
 across typos, missing accents, code-switching and scripts without spaces (Chinese), so
 one model serves every language. Confidences are probabilities calibrated by
-cross-validation, so the FallbackClassifier's threshold means what it says.
+cross-validation, so the FallbackClassifier's threshold means what it says. scikit-learn
+fits the model; it is kept and run as a bot.ngram_model.NgramModel.
 """
 
+import hashlib
 import logging
 import unicodedata
-from typing import Any, Dict, List, Text
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -26,12 +29,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline, make_union
 from sklearn.svm import LinearSVC
 
-from bot import model_files
+from bot import ngram_model
+from bot.ngram_model import NgramModel
 from bot.text import fold as text_fold
 
 logger = logging.getLogger(__name__)
 
-MODEL_FILE = "ngram_intent_classifier.skops"
+MODEL_FILE = "ngram_intent_classifier.npz"
 
 
 def fold(text: str) -> str:
@@ -66,6 +70,11 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
         self.model = model
 
     @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        """Rasa retrains, rather than takes from its cache, a model saved by other NgramModel code."""
+        return hashlib.sha256(Path(ngram_model.__file__).read_bytes()).hexdigest()
+
+    @classmethod
     def create(
         cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
     ) -> "NgramIntentClassifier":
@@ -92,7 +101,8 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
         if len({e.get(INTENT) for e in examples}) < 2:
             logger.warning("NgramIntentClassifier needs at least two intents; it was not trained.")
             return self._resource
-        self.model = self.pipeline().fit([fold(e.get(TEXT)) for e in examples], np.array([e.get(INTENT) for e in examples]))
+        fitted = self.pipeline().fit([fold(e.get(TEXT)) for e in examples], np.array([e.get(INTENT) for e in examples]))
+        self.model = NgramModel.from_pipeline(fitted)
         self._persist()
         return self._resource
 
@@ -112,7 +122,7 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
 
     def _persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
-            model_files.save(self.model, directory / MODEL_FILE)
+            self.model.save(directory / MODEL_FILE)
 
     @classmethod
     def load(
@@ -126,7 +136,7 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
         """The trained classifier, or an untrained one if none was saved."""
         try:
             with model_storage.read_from(resource) as directory:
-                return cls(config, model_storage, resource, model_files.load(directory / MODEL_FILE))
+                return cls(config, model_storage, resource, NgramModel.load(directory / MODEL_FILE))
         except (ValueError, FileNotFoundError) as error:
             logger.warning(f"NgramIntentClassifier not loaded ({error}); every message will go to the fallback.")
             return cls(config, model_storage, resource)

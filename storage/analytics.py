@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,6 +24,16 @@ DIMENSIONS = ("topic", "jurisdiction", "language", "channel")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.:-]+")
 _KEY = ("day", "channel", "language", "topic", "jurisdiction", "fallback")
 _COUNT = daily_counts.c["count"]
+
+
+class TurnKind(NamedTuple):
+    """What is counted of a turn: identifiers only."""
+
+    channel: str
+    language: str
+    topic: str
+    jurisdiction: Optional[str]
+    fallback: bool
 
 
 @dataclass(frozen=True)
@@ -50,27 +60,34 @@ def count_turn(
     day: Optional[date] = None,
 ) -> None:
     """Add one turn to its day's counter (UTC day by default)."""
-    row = {
-        "day": day or now().date(),
-        "channel": _identifier("channel", channel),
-        "language": _identifier("language", language),
-        "topic": _identifier("topic", topic),
-        "jurisdiction": _identifier("jurisdiction", jurisdiction) if jurisdiction else "",
-        "fallback": bool(fallback),
-        "count": 1,
-    }
-    # One atomic statement: processes writing the same counter at once never lose a turn,
-    # where a read-then-write would.
+    count_turns(engine, {TurnKind(channel, language, topic, jurisdiction, fallback): 1}, day)
+
+
+def count_turns(engine: Engine, counts: Mapping[TurnKind, int], day: Optional[date] = None) -> None:
+    """Add turns of several kinds to their day's counters in one transaction."""
+    day = day or now().date()
     dialect = engine.dialect.name
     if dialect == "postgresql":
-        statement = postgresql.insert(daily_counts).values(**row)
+        insert = postgresql.insert
     elif dialect == "sqlite":
-        statement = sqlite.insert(daily_counts).values(**row)
+        insert = sqlite.insert
     else:
         raise NotImplementedError(f"usage counts need PostgreSQL or SQLite, not {dialect}")
-    statement = statement.on_conflict_do_update(index_elements=list(_KEY), set_={"count": _COUNT + 1})
     with engine.begin() as connection:
-        connection.execute(statement)
+        for kind, turns in counts.items():
+            row = {
+                "day": day,
+                "channel": _identifier("channel", kind.channel),
+                "language": _identifier("language", kind.language),
+                "topic": _identifier("topic", kind.topic),
+                "jurisdiction": _identifier("jurisdiction", kind.jurisdiction) if kind.jurisdiction else "",
+                "fallback": bool(kind.fallback),
+                "count": turns,
+            }
+            # One atomic statement per counter: processes writing the same counter at once
+            # never lose a turn, where a read-then-write would.
+            statement = insert(daily_counts).values(**row)
+            connection.execute(statement.on_conflict_do_update(index_elements=list(_KEY), set_={"count": _COUNT + turns}))
 
 
 def daily_series(engine: Engine, dimension: str, since_days: int = 30) -> Dict[str, List[Tuple[date, int]]]:

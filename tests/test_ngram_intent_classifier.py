@@ -1,6 +1,7 @@
 """The n-gram intent classifier: trains, ranks intents by calibrated probability, survives
-saving and loading, and refuses a saved file holding types it does not use."""
+saving and loading, and refuses a saved file that holds objects rather than arrays."""
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -73,12 +74,10 @@ def test_a_saved_model_loads_and_answers_the_same(tmp_path):
     assert after[0]["confidence"] == pytest.approx(before[0]["confidence"])
 
 
-def test_a_saved_file_with_other_types_is_refused(tmp_path):
-    import skops.io as sio
-
+def test_a_saved_file_holding_objects_is_refused(tmp_path):
     trained(tmp_path)
     path = next(tmp_path.rglob(MODEL_FILE))
-    sio.dump({"model": Path("/etc/passwd")}, path)  # a pathlib type this classifier never saves
+    path.write_bytes(pickle.dumps({"model": Path("/etc/passwd")}))  # loading a pickle can run code
     component = load(tmp_path)
     assert component.model is None
     assert intent_of(component, "hola").get("intent") is None

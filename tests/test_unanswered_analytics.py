@@ -197,6 +197,30 @@ def test_count_turn_refuses_anything_but_identifiers(store: Engine) -> None:
     assert analytics.totals(store, since_days=30).turns == 0
 
 
+def test_the_action_server_writes_a_seconds_turns_in_one_transaction(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from actions import usage
+    from bot.compose import Reply
+    from bot.dialogue import Outcome, State, Turn
+
+    monkeypatch.setattr(usage, "engine", lambda: store)
+    monkeypatch.setattr(usage, "BATCH_SECONDS", 0.2)
+    transactions: list = []
+    count_turns = analytics.count_turns
+    monkeypatch.setattr(analytics, "count_turns", lambda *args: transactions.append(args) or count_turns(*args))
+
+    answered = Outcome(Reply(topic="daca", language="es", jurisdiction="orlando"), State())
+    unsure = Outcome(Reply(topic="out_of_scope", language="es"), State())
+    for _ in range(4):
+        usage.record("twilio", Turn(text="que es daca", intent="daca"), answered, 0.9)
+    usage.record("twilio", Turn(text="mi vecino Juan, 407-555-0134, pizza?", intent="out_of_scope"), unsure, 0.2)
+    usage._writer.submit(lambda: None).result(timeout=10)  # the one worker finished the batch
+
+    assert len(transactions) == 1
+    totals = analytics.totals(store, since_days=1)
+    assert (totals.turns, totals.fallbacks) == (5, 1)
+    assert stored_texts(store) == ["mi vecino Juan, [phone], pizza?"]
+
+
 def test_concurrent_counts_are_not_lost(store: Engine) -> None:
     errors: list = []
 
