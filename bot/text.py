@@ -35,11 +35,16 @@ def has_words(text: str) -> bool:
     return any(ch.isalpha() for ch in text)
 
 
+_HANGUL = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7AF))
+_CJK = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF))
+_CJK_CLASS = "".join(f"{chr(first)}-{chr(last)}" for first, last in _CJK)
+# Words for n-gram features: each Chinese (or Japanese) character on its own, since
+# nothing sets their words apart, and runs of other letters and digits as usual.
+WORD_TOKENS = rf"(?u)[{_CJK_CLASS}]|[^\W{_CJK_CLASS}]+"
+
+
 def _hangul_or_cjk(code: int) -> bool:
-    return (
-        0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F or 0xAC00 <= code <= 0xD7AF  # Hangul
-        or 0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF  # CJK
-    )
+    return any(first <= code <= last for first, last in _HANGUL + _CJK)
 
 
 def _joined_script(ch: str) -> bool:
