@@ -2,6 +2,7 @@
 saving and loading, and refuses a saved file that holds objects rather than arrays."""
 
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,11 @@ def test_a_saved_file_holding_objects_is_refused(tmp_path):
     component = load(tmp_path)
     assert component.model is None
     assert intent_of(component, "hola").get("intent") is None
+
+
+def test_chinese_characters_are_words_and_other_words_stay_whole():
+    from bot.text import WORD_TOKENS
+
+    assert re.findall(WORD_TOKENS, "警察会问 my status 在orlando 경찰이 qué") == [
+        "警", "察", "会", "问", "my", "status", "在", "orlando", "경찰이", "qué",
+    ]
