@@ -28,7 +28,8 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || "$$(scripts/find-python310)" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==24.0" "setuptools==70.3.0" "wheel==0.45.1"
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
+	# No bytecode for all of TensorFlow at install (a minute here): modules compile as they are first imported.
+	$(BIN)/python -m pip install --quiet --no-compile -c requirements.lock -e ".[test]"
 	touch $@
 
 validate: setup

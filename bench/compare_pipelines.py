@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
+from bench.metrics import accuracy, confidently_wrong, with_fallback
 from bot.settings import ROOT, load_settings
 
 PIPELINES = ROOT / "bench" / "pipelines"
@@ -48,11 +49,11 @@ def parse_all(model: Path, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 def score(parsed: List[Dict[str, Any]], threshold: float, language: str) -> Dict[str, float]:
     """Accuracy and confidently-wrong rate when answers under `threshold` fall back."""
-    rows = [p for p in parsed if p["language"] == language]
-    final = [(p["expected"], p["predicted"] if p["confidence"] >= threshold else "out_of_scope", p["confidence"]) for p in rows]
-    accuracy = sum(e == p for e, p, _ in final) / len(final)
-    wrong = sum(e != p and p != "out_of_scope" for e, p, _ in final) / len(final)
-    return {"accuracy": round(accuracy, 4), "confidently_wrong": round(wrong, 4)}
+    final = with_fallback([(p["expected"], p["predicted"], p["confidence"]) for p in parsed if p["language"] == language], threshold)
+    return {
+        "accuracy": round(accuracy([(e, p) for e, p, _ in final]), 4),
+        "confidently_wrong": round(confidently_wrong(final, threshold), 4),
+    }
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ class LocalBot:
         from rasa.utils.endpoints import EndpointConfig
         from rasa.core.utils import AvailableEndpoints
 
-        from server import action_response
+        from server import action_response, quick_model_load
 
         if not self.model.exists():
             raise FileNotFoundError(f"No trained model at {self.model}: run `make train` first")
@@ -50,6 +50,7 @@ class LocalBot:
         configure_structlog(logging.WARNING)
         # As the server does: without it Rasa re-checks its schema on every answer (~100 ms here).
         action_response.install()
+        quick_model_load.install()
         port = processes.free_port()
         self._actions = processes.start_action_server(port, output=subprocess.DEVNULL)
         endpoints = AvailableEndpoints(action=EndpointConfig(url=f"http://127.0.0.1:{port}/webhook"))

@@ -18,7 +18,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 from scipy.special import expit
@@ -111,7 +111,7 @@ class NgramModel:
         """Calibrated class probabilities, one row per text, columns in the order of `classes_`."""
         return np.array([self._probabilities(text) for text in texts]).reshape(len(texts), len(self.classes_))
 
-    def _features(self, text: str):
+    def _features(self, text: str) -> Tuple[np.ndarray, np.ndarray]:
         """The text's non-zero TF-IDF features: column indices and values."""
         columns, values = [], []
         for vectorizer in self._vectorizers:
@@ -130,6 +130,7 @@ class NgramModel:
         return np.concatenate(columns), np.concatenate(values)
 
     def _probabilities(self, text: str) -> np.ndarray:
+        """One text's probabilities: each calibrated SVM's, averaged as scikit-learn does."""
         columns, values = self._features(text)
         n_classes = len(self.classes_)
         mean = np.zeros(n_classes)
