@@ -109,7 +109,7 @@ def samples_key(samples: Mapping[str, Sequence[str]]) -> str:
     """A hash of the training texts and of the code that trains and runs the detector, which
     names a saved detector."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
-    digest.update(Path(ngram_model.__file__).read_bytes())
+    digest.update(ngram_model.code_fingerprint().encode())
     digest.update(json.dumps({k: list(v) for k, v in sorted(samples.items())}, ensure_ascii=False).encode("utf-8"))
     return digest.hexdigest()[:20]
 

@@ -12,6 +12,7 @@ numbers and text but never code. tests/test_ngram_model.py checks it against
 scikit-learn's own predict_proba.
 """
 
+import hashlib
 import json
 import os
 import zipfile
@@ -55,6 +56,11 @@ _SETTINGS = ("analyzer", "ngram_range", "lowercase", "token_pattern", "sublinear
 # What the fitted vectorizers must be set to for this module to compute the same features.
 _REQUIRED = {"norm": "l2", "use_idf": True, "smooth_idf": True, "binary": False, "strip_accents": None,
              "preprocessor": None, "tokenizer": None, "stop_words": None, "input": "content", "decode_error": "strict"}
+
+
+def code_fingerprint() -> str:
+    """A hash of this module's code: a model saved by other code is trained again, not reused."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def _analyzer(settings: Dict[str, Any]) -> Callable[[str], List[str]]:

@@ -9,10 +9,8 @@ cross-validation, so the FallbackClassifier's threshold means what it says. scik
 fits the model; it is kept and run as a bot.ngram_model.NgramModel.
 """
 
-import hashlib
 import logging
 import unicodedata
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
@@ -76,7 +74,7 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
         """Rasa retrains, rather than takes from its cache, a model saved by other NgramModel code."""
-        return hashlib.sha256(Path(ngram_model.__file__).read_bytes()).hexdigest()
+        return ngram_model.code_fingerprint()
 
     @classmethod
     def create(
