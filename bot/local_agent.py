@@ -42,15 +42,15 @@ class LocalBot:
         from rasa.utils.endpoints import EndpointConfig
         from rasa.core.utils import AvailableEndpoints
 
-        from server import action_response, quick_model_load
+        from server import serving_patches
 
         if not self.model.exists():
             raise FileNotFoundError(f"No trained model at {self.model}: run `make train` first")
         # Rasa's debug logs carry message text; keep logs free of what people write.
         configure_structlog(logging.WARNING)
-        # As the server does: without it Rasa re-checks its schema on every answer (~100 ms here).
-        action_response.install()
-        quick_model_load.install()
+        # As the server does: otherwise Rasa re-checks its schema on every answer (~100 ms here)
+        # and runs a training step to load DIET.
+        serving_patches.install()
         port = processes.free_port()
         self._actions = processes.start_action_server(port, output=subprocess.DEVNULL)
         endpoints = AvailableEndpoints(action=EndpointConfig(url=f"http://127.0.0.1:{port}/webhook"))

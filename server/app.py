@@ -16,7 +16,7 @@ from rasa.core.run import close_resources, create_http_input_channels, load_agen
 from rasa.core.utils import AvailableEndpoints
 from sanic import Sanic
 
-from server import action_response, quick_model_load
+from server import serving_patches
 from server.headers import add_security_headers
 from server.model_watch import watch_model
 from server.site import add_site_routes
@@ -28,8 +28,7 @@ logger = logging.getLogger(__name__)
 def build_app(model: Path, endpoints_file: Path, credentials_file: Path) -> Sanic:
     """The app, with the agent loaded from `model` when the server starts."""
     endpoints = AvailableEndpoints.read_endpoints(str(endpoints_file))
-    action_response.install()
-    quick_model_load.install()
+    serving_patches.install()
     app = Sanic("kyr", configure_logging=False)
     register(create_http_input_channels(None, str(credentials_file)), app, route="/webhooks/")
     add_site_routes(app)
