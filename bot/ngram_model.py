@@ -115,7 +115,15 @@ class NgramModel:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated class probabilities, one row per text, columns in the order of `classes_`."""
-        return np.array([self._probabilities(text) for text in texts]).reshape(len(texts), len(self.classes_))
+        return self.scores_and_probabilities(texts)[1]
+
+    def scores_and_probabilities(self, texts: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
+        """The SVMs' decision values (averaged over the calibrated SVMs, as scikit-learn's
+        `decision_function` of one of them) and the calibrated probabilities, each one row per
+        text and a column per class, from one pass over each text's features."""
+        shape = (len(texts), len(self.classes_))
+        rows = [self._predict(text) for text in texts]
+        return np.array([r[0] for r in rows]).reshape(shape), np.array([r[1] for r in rows]).reshape(shape)
 
     def _features(self, text: str) -> Tuple[np.ndarray, np.ndarray]:
         """The text's non-zero TF-IDF features: column indices and values."""
@@ -135,13 +143,19 @@ class NgramModel:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         return np.concatenate(columns), np.concatenate(values)
 
-    def _probabilities(self, text: str) -> np.ndarray:
-        """One text's probabilities: each calibrated SVM's, averaged as scikit-learn does."""
+    def _predict(self, text: str) -> Tuple[np.ndarray, np.ndarray]:
+        """One text's decision values and probabilities: each calibrated SVM's, averaged as
+        scikit-learn does."""
         columns, values = self._features(text)
         n_classes = len(self.classes_)
         mean = np.zeros(n_classes)
+        decision = np.zeros(n_classes)
         for part in self._calibrated:
             scores = values @ part.weights[columns] + part.intercept
+            if n_classes == 2:
+                decision += np.array([-scores[0], scores[0]])
+            else:
+                decision[part.positions] += scores
             proba = np.zeros(n_classes)
             proba[part.positions] = expit(-(part.slope * scores + part.bias))
             if n_classes == 2:
@@ -151,7 +165,7 @@ class NgramModel:
                 # As scikit-learn: when every sigmoid says 0, every class is equally likely.
                 proba = proba / total if total != 0 else np.full(n_classes, 1.0 / n_classes)
             mean += proba
-        return mean / len(self._calibrated)
+        return decision / len(self._calibrated), mean / len(self._calibrated)
 
     def save(self, path: Path) -> None:
         """Write the model as a NumPy archive (arrays and text only); readers never see a

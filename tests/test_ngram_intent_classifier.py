@@ -1,10 +1,12 @@
-"""The n-gram intent classifier: trains, ranks intents by calibrated probability, survives
-saving and loading, and refuses a saved file that holds objects rather than arrays."""
+"""The n-gram intent classifier: trains, ranks intents with the margin's probability of being
+right first, survives saving and loading, and refuses a saved file that holds objects rather
+than arrays."""
 
 import pickle
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -12,7 +14,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu_components.ngram_intent_classifier import MODEL_FILE, NgramIntentClassifier, fold
+from nlu_components.ngram_intent_classifier import MARGIN_FILE, MODEL_FILE, NgramIntentClassifier, fold
 
 EXAMPLES = {
     "greet": ["hola", "hello there", "hi", "bonjou", "buenas", "hey hey", "xin chao", "good morning"],
@@ -90,3 +92,26 @@ def test_chinese_characters_are_words_and_other_words_stay_whole():
     assert re.findall(WORD_TOKENS, "警察会问 my status 在orlando 경찰이 qué") == [
         "警", "察", "会", "问", "my", "status", "在", "orlando", "경찰이", "qué",
     ]
+
+
+def test_the_confidence_is_the_margins_probability_of_being_right(tmp_path):
+    component = trained(tmp_path)
+    component.margin_sigmoid = {"slope": 2.0, "bias": -1.0}
+    scores = np.array([0.9, -0.2, 0.5])  # greet, ice_at_home, legal_help
+    ranking = component.ranking(scores, np.array([0.2, 0.1, 0.7]))
+    assert [r["name"] for r in ranking] == ["greet", "legal_help", "ice_at_home"]
+    right = 1 / (1 + np.exp(-(2.0 * (0.9 - 0.5) - 1.0)))
+    assert ranking[0]["confidence"] == pytest.approx(right)
+    # The rest is shared by calibrated probability, and never above the chosen intent.
+    assert ranking[1]["confidence"] == pytest.approx(min(right, (1 - right) * 0.7 / 0.8))
+    assert ranking[2]["confidence"] == pytest.approx((1 - right) * 0.1 / 0.8)
+    wider = component.ranking(np.array([1.5, -0.2, 0.5]), np.array([0.2, 0.1, 0.7]))
+    assert wider[0]["confidence"] > ranking[0]["confidence"]
+
+
+def test_a_model_saved_without_its_margin_sigmoid_is_not_used(tmp_path):
+    trained(tmp_path)
+    next(tmp_path.rglob(MARGIN_FILE)).write_text('{"slope": "x"}', encoding="utf-8")
+    assert load(tmp_path).model is None
+    next(tmp_path.rglob(MARGIN_FILE)).unlink()
+    assert load(tmp_path).model is None

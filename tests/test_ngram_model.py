@@ -1,5 +1,5 @@
-"""The compiled n-gram model gives scikit-learn's own probabilities, survives saving, and
-refuses files it did not write."""
+"""The compiled n-gram model gives scikit-learn's own probabilities and SVM decision values,
+survives saving, and refuses files it did not write."""
 
 import pickle
 from pathlib import Path
@@ -49,6 +49,18 @@ def test_probabilities_are_scikit_learns(ensemble, languages, tmp_path: Path) ->
     model.save(tmp_path / "model.npz")
     loaded = NgramModel.load(tmp_path / "model.npz")
     np.testing.assert_allclose(loaded.predict_proba(PROBES), fitted.predict_proba(PROBES), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("languages", [("en", "es", "zh", "ar"), ("en", "es")])
+def test_decision_values_are_the_svms(languages) -> None:
+    fitted = pipeline(False, languages)
+    svm = fitted.steps[-1][1].calibrated_classifiers_[0].base_estimator
+    expected = svm.decision_function(fitted.steps[0][1].transform(PROBES))
+    if expected.ndim == 1:  # a binary SVM scores its second class; the first gets the opposite
+        expected = np.column_stack([-expected, expected])
+    scores, probabilities = NgramModel.from_pipeline(fitted).scores_and_probabilities(PROBES)
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(probabilities, fitted.predict_proba(PROBES), rtol=0, atol=1e-12)
 
 
 def test_other_vectorizer_settings_are_refused() -> None:
