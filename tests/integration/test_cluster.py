@@ -161,10 +161,17 @@ def test_killing_a_bot_replica_costs_at_most_the_messages_it_held(cluster) -> No
     assert lost <= conversations
     # Every conversation goes on, on the surviving replica; where all its messages were
     # answered, the city is still known (it is in PostgreSQL, not in the replica).
+    followups_lost = 0
     for index in range(conversations):
         _, _, language, jurisdiction = PEOPLE[index % len(PEOPLE)]
         sender = f"{prefix}-{index}"
         status, replies = say(base, sender, "ok, and what if ICE comes to my door?")
+        if status == 502 and followups_lost == 0:
+            # The first message to reach the dead replica before the balancer marks it down
+            # is lost like one it held (its new connection is accepted, then reset); resent,
+            # it goes to the survivor. Only one may be lost this way.
+            followups_lost += 1
+            status, replies = say(base, sender, "ok, and what if ICE comes to my door?")
         assert status == 200, (sender, status, balancer_warnings())
         custom = next(r["custom"] for r in replies if "custom" in r)
         if all(outcome(*turn) == "answered" for turn in results[sender]):
