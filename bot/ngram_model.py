@@ -9,7 +9,7 @@ whole idf matrix on every call), and its pickles or skops files take seconds to 
 SVM weights, sigmoid parameters) and computes the same probabilities with a few array
 operations; it is saved as a NumPy archive read without pickle, so a file can hold
 numbers and text but never code. tests/test_ngram_model.py checks it against
-scikit-learn's own predict_proba.
+scikit-learn's own predict_proba and the SVM's decision_function.
 """
 
 import hashlib

@@ -161,10 +161,10 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
         """Intents by confidence: first the best-scoring one, with its margin's probability of
         being right; then the others, sharing the rest by calibrated probability."""
         best = int(np.argmax(scores))
-        runner_up = np.partition(scores, -2)[-2] if len(scores) > 1 else scores[best]
+        runner_up = np.partition(scores, -2)[-2]  # a trained model has two intents or more
         right = float(expit(self.margin_sigmoid["slope"] * (scores[best] - runner_up) + self.margin_sigmoid["bias"]))
         others = np.delete(probabilities, best)
-        shares = others / others.sum() if others.sum() > 0 else np.full(len(others), 1.0 / max(len(others), 1))
+        shares = others / others.sum() if others.sum() > 0 else np.full(len(others), 1.0 / len(others))
         # Capped at the best's: the ranking stays led by the intent the SVM chose.
         confidence = np.insert(np.minimum(shares * (1.0 - right), right), best, right)
         order = sorted(range(len(confidence)), key=lambda i: (i != best, -confidence[i]))

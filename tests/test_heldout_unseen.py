@@ -17,6 +17,7 @@ def test_no_heldout_message_of_three_words_or_more_is_also_a_training_example() 
     for path in sorted(HELDOUT.glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
-            if word_count(row["text"]) >= 3 and tuple(tokens(row["text"])) in training:
-                copies.append((row["id"], row["text"], training[tuple(tokens(row["text"]))]))
+            words = tuple(tokens(row["text"]))
+            if word_count(row["text"]) >= 3 and words in training:
+                copies.append((row["id"], row["text"], training[words]))
     assert copies == []
