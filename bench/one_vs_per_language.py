@@ -26,8 +26,9 @@ HELDOUT = ROOT / "bench" / "heldout"
 
 def fit(texts: List[str], intents: List[str]):
     """The intent classifier's scikit-learn pipeline, fitted on these examples."""
-    pipeline = NgramIntentClassifier(NgramIntentClassifier.get_default_config(), None, None).pipeline()
-    return pipeline.fit([fold(t) for t in texts], np.array(intents))
+    labels = np.array(intents)
+    pipeline = NgramIntentClassifier(NgramIntentClassifier.get_default_config(), None, None).pipeline(labels)
+    return pipeline.fit([fold(t) for t in texts], labels)
 
 
 def main() -> None:

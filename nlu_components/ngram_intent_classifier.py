@@ -15,9 +15,11 @@ per-intent calibrated probabilities it replaced: at the same rate of confident m
 of the ranking share the rest in proportion to their calibrated probabilities.
 """
 
+import hashlib
 import json
 import logging
 import unicodedata
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
@@ -69,6 +71,7 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
             "word_tokens": WORD_TOKENS,
             "C": 0.5,
             "calibration_folds": 5,
+            "random_seed": 7,
             # One SVM on all examples, its sigmoid fitted on cross-validated scores (not five
             # fold models averaged): the same raw accuracy, about half the prediction time and
             # a quarter of the memory (README, "How the pipeline was chosen").
@@ -92,8 +95,8 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
-        """Rasa retrains, rather than takes from its cache, a model saved by other NgramModel code."""
-        return ngram_model.code_fingerprint()
+        """Rasa retrains, rather than takes from its cache, a model trained or saved by other code."""
+        return hashlib.sha256((ngram_model.code_fingerprint() + Path(__file__).read_text(encoding="utf-8")).encode("utf-8")).hexdigest()
 
     @classmethod
     def create(
@@ -102,8 +105,16 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
         """A new, untrained classifier."""
         return cls(config, model_storage, resource)
 
-    def pipeline(self) -> Pipeline:
-        """The untrained scikit-learn pipeline this configuration describes."""
+    def folds(self, labels: np.ndarray) -> StratifiedKFold:
+        """The calibration's cross-validation folds for these labels. Shuffled: Rasa hands
+        over the examples file by file, one language after another, so folds in that order
+        would each hold out whole languages, and the calibration would learn how sure the
+        model is of languages it never saw."""
+        rarest = int(min(np.unique(labels, return_counts=True)[1]))
+        return StratifiedKFold(max(2, min(self.config["calibration_folds"], rarest)), shuffle=True, random_state=self.config["random_seed"])
+
+    def pipeline(self, labels: np.ndarray) -> Pipeline:
+        """The untrained scikit-learn pipeline this configuration describes, for these labels."""
         features = make_union(
             TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.config["char_ngrams"]), sublinear_tf=True),
             TfidfVectorizer(
@@ -112,7 +123,7 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
         )
         svm = LinearSVC(C=self.config["C"])
         calibrated = CalibratedClassifierCV(
-            svm, cv=self.config["calibration_folds"], method="sigmoid", ensemble=self.config["calibration_ensemble"]
+            svm, cv=self.folds(labels), method="sigmoid", ensemble=self.config["calibration_ensemble"]
         )
         return Pipeline([("features", features), ("classifier", calibrated)])
 
@@ -123,7 +134,7 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
             logger.warning("NgramIntentClassifier needs at least two intents; it was not trained.")
             return self._resource
         texts, labels = [fold(e.get(TEXT)) for e in examples], np.array([e.get(INTENT) for e in examples])
-        fitted = self.pipeline().fit(texts, labels)
+        fitted = self.pipeline(labels).fit(texts, labels)
         self.model = NgramModel.from_pipeline(fitted)
         self.margin_sigmoid = self._fit_margin_sigmoid(fitted.steps[0][1].transform(texts), labels)
         self._persist()
@@ -132,9 +143,7 @@ class NgramIntentClassifier(IntentClassifier, GraphComponent):
     def _fit_margin_sigmoid(self, features: Any, labels: np.ndarray) -> Dict[str, float]:
         """P(the best-scoring intent is right | margin), fitted on the margins of SVMs that
         did not see the example (cross-validation folds)."""
-        rarest = int(min(np.unique(labels, return_counts=True)[1]))
-        folds = StratifiedKFold(max(2, min(self.config["calibration_folds"], rarest)))
-        scores = cross_val_predict(LinearSVC(C=self.config["C"]), features, labels, cv=folds, method="decision_function")
+        scores = cross_val_predict(LinearSVC(C=self.config["C"]), features, labels, cv=self.folds(labels), method="decision_function")
         classes = np.unique(labels)
         if scores.ndim == 1:  # two intents: one score, for the second
             scores = np.column_stack([-scores, scores])

@@ -115,3 +115,14 @@ def test_a_model_saved_without_its_margin_sigmoid_is_not_used(tmp_path):
     assert load(tmp_path).model is None
     next(tmp_path.rglob(MARGIN_FILE)).unlink()
     assert load(tmp_path).model is None
+
+
+def test_calibration_folds_mix_the_languages_rasa_hands_over_one_after_another(tmp_path):
+    # Rasa gives the examples file by file, one language after another: five languages and
+    # five folds in that order would each hold out a whole language, and the confidence
+    # would be calibrated on languages the model had not seen.
+    labels = np.array([intent for _ in range(5) for intent in ("ask", "tell") for _ in range(10)])
+    language = np.repeat(np.arange(5), 20)
+    component = NgramIntentClassifier.create({}, LocalModelStorage(tmp_path), Resource("clf"), ExecutionContext(GraphSchema({}), "test"))
+    for _, held_out in component.folds(labels).split(np.zeros(len(labels)), labels):
+        assert set(language[held_out]) == set(range(5))

@@ -1,7 +1,7 @@
 """The understanding bench's scores: what counts as a word, a fallback and a confident mistake."""
 
 from bench.metrics import word_count
-from bench.nlu_quality import topic_scores
+from bench.nlu_quality import reply_language, topic_scores
 
 
 def test_word_count_counts_chinese_by_pairs_of_characters():
@@ -53,3 +53,10 @@ def test_matched_threshold_keeps_confident_mistakes_at_the_level():
     assert threshold == 0.9 and confidently_wrong(parsed, threshold) == 0.0
     assert threshold_for(parsed, 0.25) == 0.5  # the out-of-scope example now falls back, rightly
     assert accuracy(parsed, 0.5) == 0.75
+
+
+def test_a_message_is_expected_in_the_language_it_asks_for_or_is_written_in():
+    asks = {"text": "mandame las respuestas en ingles", "topic": "set_language", "language": "es", "reply_language": "en"}
+    plain = {"text": "la policia me va a preguntar mi estatus", "topic": "police_status_questions", "language": "es"}
+    assert reply_language(asks) == "en"
+    assert reply_language(plain) == "es"
