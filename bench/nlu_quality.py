@@ -3,8 +3,8 @@
 Runs the real trained model and the real actions (the same path as `kyr predict`)
 over bench/heldout/<language>.jsonl and reports, per language: topic accuracy,
 macro F1, the confidently-wrong rate, language detection (is the reply in the language
-the message is written in, or asks for?) and place resolution accuracy, and the time
-per message; and the same topic figures for two baselines trained
+the message is written in, or asks for?) and place resolution accuracy, how often an
+unsure reply's "Did you mean ...?" names the right topic, and the time per message; and the same topic figures for two baselines trained
 on the same data: Rasa's default `rasa init` pipeline (bench/rasa_init_nlu.py; trained
 once per data version, hours) and a keyword router, the way SMS platforms route
 messages.
@@ -48,7 +48,7 @@ def reply_language(row: Dict[str, Any]) -> str:
 
 def evaluate(bot: LocalBot, rows: List[Dict[str, Any]], threshold: float) -> Dict[str, Any]:
     """Score one language's held-out rows; every row is a new conversation."""
-    topics, places, languages, confident = [], [], [], []
+    topics, places, languages, confident, asked = [], [], [], [], []
     errors, place_errors, language_errors = [], [], []
     started = time.perf_counter()
     for row in rows:
@@ -57,6 +57,8 @@ def evaluate(bot: LocalBot, rows: List[Dict[str, Any]], threshold: float) -> Dic
         predicted = meta.get("topic", "out_of_scope")
         topics.append((row["topic"], predicted))
         confident.append((row["topic"], predicted, answer.confidence))
+        if meta.get("suggested_topic"):
+            asked.append((row["topic"], meta["suggested_topic"]))
         places.append((row["jurisdiction"], place_label(meta.get("jurisdiction"), meta.get("unlisted_place"))))
         if places[-1][0] != places[-1][1]:
             place_errors.append({"id": row["id"], "text": row["text"], "expected": places[-1][0], "resolved": places[-1][1]})
@@ -75,6 +77,9 @@ def evaluate(bot: LocalBot, rows: List[Dict[str, Any]], threshold: float) -> Dic
         "language_accuracy": round(accuracy([(e, p) for e, p, _ in languages]), 4),
         "language_accuracy_3_words": round(accuracy([(e, p) for e, p, n in languages if n >= 3]), 4),
         "jurisdiction_accuracy": round(accuracy(places), 4),
+        # Unsure replies that asked "Did you mean ...?": how many, and how many of the right topic.
+        "asked_about": len(asked),
+        "asked_about_right": sum(expected == suggested for expected, suggested in asked),
         "ms_per_message": round(1000 * elapsed / max(len(rows), 1), 1),
         "errors": errors,
         "place_errors": place_errors,
@@ -172,6 +177,8 @@ def main() -> None:
             f"Baseline: Rasa's default `rasa init` pipeline on the same data{shortened} (its own fallback threshold, "
             f"{fallback_threshold(rasa_init_nlu.CONFIG)}; bench/rasa_init_nlu.py).", rasa_init
         )
+    asked = ", ".join(f"{language} {r['asked_about_right']} of {r['asked_about']}" for language, r in results.items())
+    print(f"\nUnsure replies that asked \"Did you mean ...?\", and of those the right topic: {asked}\n")
     print_topic_table("Baseline: a keyword router built from the same training data (bench/keyword_baseline.py).", baseline)
     print(f"\nMisclassified examples, wrong places and wrong reply languages: {RESULTS / 'nlu_quality.json'}")
 

@@ -35,6 +35,7 @@ class Reply:
     jurisdiction: Optional[str] = None
     unlisted_place: Optional[str] = None
     needs: Optional[str] = None
+    suggested: Optional[str] = None  # the topic an unsure reply asks about ("Did you mean ...?")
     paragraphs: List[str] = field(default_factory=list)
     fact_ids: List[str] = field(default_factory=list)
     sources: List[Dict[str, str]] = field(default_factory=list)
@@ -63,6 +64,8 @@ class Reply:
             data["unlisted_place"] = self.unlisted_place
         if self.needs:
             data["needs"] = self.needs
+        if self.suggested:
+            data["suggested_topic"] = self.suggested
         if self.menu:
             data["menu"] = self.menu
         if self.erase:

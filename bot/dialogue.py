@@ -135,7 +135,19 @@ class Dialogue:
         if state.pending_topic and intent == OUT_OF_SCOPE:
             # Asked once and still no city: answer with general guidance rather than ask again.
             return self._policy(state.pending_topic, state)
+        if intent == OUT_OF_SCOPE and turn.intent != OUT_OF_SCOPE and guess is not None and guess.menu:
+            # Unsure, not sure it is off-topic: ask whether the likeliest topic was meant.
+            return self._did_you_mean(guess.id, state)
         return self._conversation(intent, state)
+
+    def _did_you_mean(self, topic: str, state: State) -> Outcome:
+        language = state.language or ENGLISH
+        reply = Reply(topic=OUT_OF_SCOPE, language=language, jurisdiction=state.jurisdiction, suggested=topic)
+        title = self.composer.message(reply, f"topic.{topic}")
+        reply.paragraphs.append(self.composer.message(reply, "did_you_mean", topic=title, number=str(self.kb.topics[topic].menu)))
+        reply.paragraphs.append(self.composer.menu(reply))
+        self.composer.add_translation_notes(reply)
+        return Outcome(reply, state)
 
     def _policy(self, topic: str, state: State) -> Outcome:
         spec = self.kb.topics[topic]

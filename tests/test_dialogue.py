@@ -1,5 +1,7 @@
 """The dialogue answers topic x jurisdiction x language from the knowledge base only."""
 
+from dataclasses import replace
+
 import pytest
 import yaml
 
@@ -183,6 +185,21 @@ def test_unsure_nlu_leans_to_the_emergency_script(dialogue):
     assert out.reply.metadata()["topic"] == "ice_at_home"
     unsure = Turn(text="blah blah", intent="nlu_fallback", best_guess="daca")
     assert dialogue.respond(unsure, State()).reply.metadata()["topic"] == "out_of_scope"
+
+
+def test_an_unsure_guess_is_asked_about_not_answered(dialogue):
+    unsure = Turn(text="what about the dreamer thing", intent="nlu_fallback", best_guess="daca")
+    reply = dialogue.respond(unsure, State()).reply
+    assert reply.metadata()["topic"] == "out_of_scope" and not reply.metadata()["fact_ids"]
+    assert reply.metadata()["suggested_topic"] == "daca"
+    assert "Did you mean: DACA" in reply.text and "(number 4 below)" in reply.text and "4. DACA" in reply.text
+    spanish = dialogue.respond(replace(unsure, text="y lo de los dreamers que onda"), State(language="es")).reply.text
+    assert "¿Quiso decir:" in spanish and "(número 4 abajo)" in spanish
+    # Sure that it is off-topic, or unsure between topics the menu does not list: no question.
+    for turn in (Turn(text="recipe for rice", intent="out_of_scope", best_guess="out_of_scope"),
+                 Turn(text="hmm the list", intent="nlu_fallback", best_guess="info_sharing")):
+        text = dialogue.respond(turn, State()).reply.text
+        assert "Did you mean" not in text and "Sorry, I can only answer" in text
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,7 @@ REQUIRED_MESSAGES = (
     "no_place_given", "offer_local", "emergency_header", "local_contact", "fact_date_source",
     "status.may_have_changed", "status.outdated", "status.contested", "status.past_review", "disclaimer", "legal_help_pointer",
     "legal_help_fallback", "note.missing_translation", "note.stale_translation", "note.machine_translation",
-    "thanks_goodbye", "human_help", "delete_my_data", "out_of_scope", "empty_input",
+    "thanks_goodbye", "human_help", "delete_my_data", "out_of_scope", "did_you_mean", "empty_input",
     "sms_more_hint", "sms_no_more", "sms_help", "sms_started", "sms_rate_limited", "sms_text_only",
     "service_unavailable",
 )
