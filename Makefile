@@ -52,7 +52,7 @@ test: validate $(MODEL) browser-deps
 test-unit: setup
 	$(BIN)/python -m pytest -q -m "not integration"
 
-# The `rasa init` baseline's DIET trains 10 epochs on all ten languages in ~22 min here:
+# The `rasa init` baseline's DIET trains 10 epochs on all ten languages in 20 to 40 min here:
 # 10 by default (named in the table), RASA_INIT_EPOCHS=100 for Rasa's own (hours).
 RASA_INIT_EPOCHS ?= 10
 bench: $(MODEL)

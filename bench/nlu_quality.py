@@ -4,10 +4,10 @@ Runs the real trained model and the real actions (the same path as `kyr predict`
 over bench/heldout/<language>.jsonl and reports, per language: topic accuracy,
 macro F1, the confidently-wrong rate, language detection (is the reply in the language
 the message is written in, or asks for?) and place resolution accuracy, how often an
-unsure reply's "Did you mean ...?" names the right topic, and the time per message; and the same topic figures for two baselines trained
-on the same data: Rasa's default `rasa init` pipeline (bench/rasa_init_nlu.py; trained
-once per data version, hours) and a keyword router, the way SMS platforms route
-messages.
+unsure reply's "Did you mean ...?" names the right topic, and the time per message; and
+the same topic figures for two baselines trained on the same data: Rasa's default
+`rasa init` pipeline (bench/rasa_init_nlu.py; trained once per data version) and a
+keyword router, the way SMS platforms route messages.
 
     make bench          # or: .venv/bin/python -m bench.nlu_quality [--no-rasa-init | --rasa-init-epochs N]
 """
@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--no-rasa-init", action="store_true", help="skip the `rasa init` baseline (it trains for hours once per data version)")
     parser.add_argument(
         "--rasa-init-epochs", type=int, default=rasa_init_nlu.DEFAULT_EPOCHS,
-        help="DIET epochs of the `rasa init` baseline (default 100 as in Rasa; 10 took about 22 min here)",
+        help="DIET epochs of the `rasa init` baseline (default 100 as in Rasa; 10 took about 20 min here)",
     )
     args = parser.parse_args()
     # The knowledge base in kb/ as it is, not what organizers published to var/kyr.db, and

@@ -3,9 +3,10 @@
 Trained once per version of the training data (NLU only, `rasa train nlu` with
 bench/pipelines/rasa_init.yml) and kept in bench/results/rasa_init/ under a hash of the
 data and the config, so a second bench run reuses it. Its DIET classifier trains for 100
-epochs; on all ten languages 10 epochs took about 22 minutes on this 2-core machine (100
-would take hours), the reason this project does not use it. `epochs` trains the same pipeline with
-fewer DIET epochs, a weaker baseline the results must then name as such.
+epochs; on all ten languages 10 epochs took from 20 to over 40 minutes on the 2-core
+machines here (100 would take hours), the reason this project does not use it. `epochs`
+trains the same pipeline with fewer DIET epochs, a weaker baseline the results must then
+name as such.
 """
 
 import hashlib
@@ -52,7 +53,7 @@ def trained_model(epochs: int = DEFAULT_EPOCHS) -> Path:
         CACHE.mkdir(parents=True, exist_ok=True)
         config = CACHE / f"{name}.yml"
         config.write_text(config_text(epochs), encoding="utf-8")
-        print(f"Training the `rasa init` NLU baseline ({epochs} DIET epochs, about {epochs * 2.2:.0f} min) into {model}...", flush=True)
+        print(f"Training the `rasa init` NLU baseline ({epochs} DIET epochs, about {epochs * 2:.0f} min) into {model}...", flush=True)
         subprocess.run(
             [str(Path(sys.executable).parent / "rasa"), "train", "nlu", "--config", str(config), "--nlu", str(NLU_DATA),
              "--out", str(CACHE), "--fixed-model-name", name, "--quiet"],
