@@ -39,7 +39,7 @@ QUICK_REPLY = re.compile(r"^/([a-z_]+)$")
 PREFIX = "web-"
 MAX_BODY_BYTES = 16 * 1024
 ADDRESS_FACTOR = 10
-REPLY_FIELDS = ("topic", "language", "jurisdiction", "sources", "menu", "erase")
+REPLY_FIELDS = ("topic", "language", "jurisdiction", "sources", "menu", "suggested_topic", "erase")
 
 
 def parse_origins(value: Any) -> FrozenSet[str]:

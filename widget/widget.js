@@ -185,12 +185,17 @@
     item.appendChild(details);
   }
 
-  function addMenu(choices) {
+  function addMenu(choices, suggested) {
     var old = log.querySelector(".quick");
     if (old) old.remove();
     var group = el("div", { "class": "quick", role: "group", "aria-label": t("topics") });
-    choices.forEach(function (choice) {
-      var button = el("button", { type: "button", dir: "auto" }, choice.title);
+    // The topic an unsure reply asks about ("Did you mean ...?") comes first, marked.
+    var ordered = choices.filter(function (c) { return c.topic === suggested; })
+      .concat(choices.filter(function (c) { return c.topic !== suggested; }));
+    ordered.forEach(function (choice) {
+      var attributes = { type: "button", dir: "auto" };
+      if (choice.topic === suggested) attributes["class"] = "suggested";
+      var button = el("button", attributes, choice.title);
       button.addEventListener("click", function () {
         ask("/" + choice.topic, choice.title);
       });
@@ -204,7 +209,7 @@
     if (known(reply.language) && reply.language !== lang) setLanguage(reply.language);
     var item = addLine("bot", reply.text || "");
     if (reply.sources && reply.sources.length) addSources(item, reply.sources);
-    if (reply.menu && reply.menu.length) addMenu(reply.menu);
+    if (reply.menu && reply.menu.length) addMenu(reply.menu, reply.suggested_topic);
     log.scrollTop = item.offsetTop - 8;
   }
 

@@ -228,6 +228,24 @@ def test_arabic_from_the_language_menu_turns_the_widget_right_to_left(page, rasa
     assert widget_dir(page) == "rtl"
 
 
+def test_the_topic_an_unsure_reply_asks_about_is_the_first_button(browser, rasa_url: str) -> None:
+    # axe is injected as an inline script, which the demo page's CSP would rightly block.
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page = ctx.new_page()
+    try:
+        page.goto(f"{rasa_url}/")
+        open_widget(page)
+        ask(page, "daca or u visa which one")
+        page.locator("kyr-chat .quick button").first.wait_for(timeout=60_000)
+        first = page.locator("kyr-chat .quick button").first
+        assert first.get_attribute("class") == "suggested"
+        assert f"Did you mean: {first.inner_text()}?" in last_reply(page)
+        assert page.locator("kyr-chat .quick button.suggested").count() == 1
+        assert serious_violations(page) == []  # the filled button keeps its contrast
+    finally:
+        ctx.close()
+
+
 def test_keyboard_only_conversation(page, rasa_url: str) -> None:
     page.goto(f"{rasa_url}/")
     page.keyboard.press("Tab")

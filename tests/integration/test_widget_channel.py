@@ -73,6 +73,13 @@ def test_menu_choices_come_with_the_reply_and_a_quick_reply_picks_a_topic(rasa_u
     assert answer["jurisdiction"] == "miami_dade"
 
 
+def test_an_unsure_reply_names_the_topic_it_asks_about(rasa_url: str) -> None:
+    # Two topics in one message: the model is unsure, and asks about the likelier one.
+    reply = ask(rasa_url, new_sender(), "daca or u visa which one", {})["messages"][0]
+    assert reply["topic"] == "out_of_scope" and "Did you mean:" in reply["text"]
+    assert reply["suggested_topic"] in {c["topic"] for c in reply["menu"]}
+
+
 def test_language_picked_from_the_menu_sticks(rasa_url: str) -> None:
     sender = new_sender()
     picked = ask(rasa_url, sender, "/set_language", {"chosen_language": "ar"})["messages"][0]
